@@ -1,0 +1,84 @@
+/**
+ * Builds the service's core (stores, verifier, revocation, use cases) from its configuration and
+ * its two connections. Everything a worker, a script or a test needs comes from here.
+ */
+import type { Redis } from 'ioredis';
+import type { Sql } from 'postgres';
+import type { Config } from './config.js';
+import { MasterKeyring } from './crypto/master-keys.js';
+import { SigningKeyStore } from './keys/signing-keys.js';
+import { RevocationChecker, type RevocationEvent } from './revocation/revocation-checker.js';
+import { RevocationFilter, type BloomParameters } from './revocation/revocation-filter.js';
+import { RevocationStore } from './revocation/revocation-store.js';
+import { AppTokenStore } from './tokens/app-token-store.js';
+import { TokenService } from './tokens/token-service.js';
+import { TokenVerifier } from './tokens/verifier.js';
+
+export interface AuthCore {
+  config: Config;
+  sql: Sql;
+  redis: Redis;
+  keyring: MasterKeyring;
+  keys: SigningKeyStore;
+  appTokens: AppTokenStore;
+  revocations: RevocationStore;
+  filter: RevocationFilter;
+  checker: RevocationChecker;
+  verifier: TokenVerifier;
+  tokens: TokenService;
+  /** Seconds since the epoch. */
+  now: () => number;
+}
+
+export interface AuthCoreOptions {
+  /** Milliseconds since the epoch; tests pass a fake clock. */
+  nowMs?: () => number;
+  /** Redis key prefix for the revocation filter (tests give each file its own). */
+  redisPrefix?: string;
+  bloom?: BloomParameters;
+  onRevocationEvent?: (event: RevocationEvent) => void;
+}
+
+export function createAuthCore(config: Config, sql: Sql, redis: Redis, options: AuthCoreOptions = {}): AuthCore {
+  const nowMs = options.nowMs ?? Date.now;
+  const now = () => Math.floor(nowMs() / 1000);
+  const keyring = new MasterKeyring(config.masterKey.key, config.previousMasterKey?.key);
+  const keys = new SigningKeyStore(sql, keyring, {
+    activationDelaySeconds: config.keyActivationDelaySeconds,
+    maxSignedTokenTtlSeconds: Math.max(
+      config.ttl.bearer,
+      config.ttl.agent,
+      config.ttl.subagent,
+      config.ttl.session,
+      config.ttl.override,
+    ),
+    clockSkewSeconds: config.clockSkewSeconds,
+  });
+  const appTokens = new AppTokenStore(sql);
+  const revocations = new RevocationStore(sql);
+  const filter = new RevocationFilter(redis, {
+    ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }),
+    ...(options.bloom === undefined ? {} : { params: options.bloom }),
+  });
+  const checker = new RevocationChecker(filter, revocations, {
+    recheckMs: config.revocationRecheckMs,
+    nowMs,
+    ...(options.onRevocationEvent ? { onEvent: options.onRevocationEvent } : {}),
+  });
+  const verifier = new TokenVerifier(
+    {
+      publicKey: (kid) => keys.publicKey(kid),
+      appToken: (hash) => appTokens.findByHash(hash),
+      anyRevoked: (ids) => checker.anyRevoked(ids),
+    },
+    {
+      issuer: config.issuer,
+      audience: config.audience,
+      clockSkewSeconds: config.clockSkewSeconds,
+      maxTokenBytes: config.maxTokenBytes,
+      now,
+    },
+  );
+  const tokens = new TokenService({ sql, config, keys, verifier, appTokens, revocations, checker, now });
+  return { config, sql, redis, keyring, keys, appTokens, revocations, filter, checker, verifier, tokens, now };
+}

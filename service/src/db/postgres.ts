@@ -1,0 +1,46 @@
+/**
+ * The one postgres.js client per process. Timeouts are short so that a Postgres outage turns into
+ * a prompt 503 rather than a hung request.
+ */
+import postgres, { type Sql } from 'postgres';
+
+export interface DatabaseOptions {
+  max?: number;
+  /** Seconds to wait for a connection before failing. */
+  connectTimeout?: number;
+  /** Milliseconds a statement may run. */
+  statementTimeoutMs?: number;
+  applicationName?: string;
+}
+
+export function createSql(url: string, options: DatabaseOptions = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 10,
+    connect_timeout: options.connectTimeout ?? 3,
+    idle_timeout: 60,
+    max_lifetime: 60 * 30,
+    onnotice: () => {},
+    connection: {
+      application_name: options.applicationName ?? 'quint-auth',
+      statement_timeout: options.statementTimeoutMs ?? 5000,
+    },
+  });
+}
+
+/** Whether an error means Postgres could not be reached or did not answer (as opposed to a query error). */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (
+      [
+        'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'CONNECT_TIMEOUT',
+        'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '57014',
+        '08000', '08003', '08006', '08001', '08004', '53300',
+      ].includes(code)
+    ) {
+      return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,107 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { AuthCore } from '../../auth-core.js';
+import { AuthError, ErrorCodes } from '../../errors.js';
+import type { Principal } from '../../tokens/principal.js';
+import type { Authenticator } from '../authenticate.js';
+import type { RateLimiter } from '../rate-limiter.js';
+import { MintBody, MintResponse, Problem, RevokeResponse, TokenBody, VerifyResponse } from '../schemas.js';
+
+export interface TokenRoutesOptions {
+  core: AuthCore;
+  auth: Authenticator;
+  limiter: RateLimiter;
+}
+
+const problems = { 400: Problem, 401: Problem, 403: Problem, 413: Problem, 415: Problem, 429: Problem, 503: Problem };
+
+/** The introspection view of a principal (RFC 7662 style, plus our own claims). */
+function introspection(p: Principal, core: AuthCore) {
+  return {
+    active: true,
+    kind: p.kind,
+    cid: p.cid,
+    customer_id: p.cid,
+    sub: p.sub,
+    jti: p.jti,
+    scopes: p.scopes ?? [],
+    scope: (p.scopes ?? []).join(' '),
+    exp: p.exp,
+    iat: p.iat,
+    iss: core.config.issuer,
+    aud: core.config.audience,
+    ...(p.chain.length > 0 ? { parent_jti: p.chain[p.chain.length - 1], chain: p.chain } : {}),
+    ...(p.act ? { act: p.act } : {}),
+    ...(p.kid ? { kid: p.kid } : {}),
+    ...(p.kind === 'subagent' ? { delegation_depth: p.depth } : {}),
+  };
+}
+
+export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, { core, auth, limiter }) => {
+  app.post<{ Body: MintBody }>(
+    '/v1/tokens',
+    { schema: { body: MintBody, response: { 201: MintResponse, ...problems } } },
+    async (request, reply) => {
+      const parent = await auth.principal(request);
+      const limit = await limiter.hit('mint', parent.cid, core.config.mintRateLimitPerMinute);
+      if (!limit.allowed) {
+        reply.header('retry-after', String(limit.resetSeconds));
+        throw new AuthError(ErrorCodes.rateLimited, `minting limit reached for this customer; retry in ${limit.resetSeconds} s`);
+      }
+      const body = request.body;
+      const minted = await core.tokens.mint(parent, {
+        kind: body.kind,
+        scopes: body.scopes,
+        ttlSeconds: body.ttl_seconds,
+        subject: body.subject,
+      });
+      reply.header('cache-control', 'no-store');
+      return reply.code(201).send({
+        token: minted.token,
+        kind: minted.kind,
+        jti: minted.jti,
+        expires_at: minted.expiresAt.toISOString(),
+        expires_in: minted.claims.exp - core.now(),
+        scopes: minted.scopes,
+        token_type: 'Bearer',
+      });
+    },
+  );
+
+  app.post<{ Body: TokenBody }>(
+    '/v1/tokens/verify',
+    { schema: { body: TokenBody, response: { 200: VerifyResponse, ...problems } } },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      try {
+        const principal = await core.verifier.authenticate(request.body.token);
+        return introspection(principal, core);
+      } catch (error) {
+        // An invalid, expired or revoked token is an answer, not an error (RFC 7662).
+        if (error instanceof AuthError && error.code !== ErrorCodes.dependencyUnavailable) {
+          request.log.debug({ code: error.code }, 'inactive token');
+          return { active: false };
+        }
+        throw error;
+      }
+    },
+  );
+
+  app.post<{ Body: TokenBody }>(
+    '/v1/tokens/revoke',
+    { schema: { body: TokenBody, response: { 200: RevokeResponse, ...problems } } },
+    async (request, reply) => {
+      const caller = await auth.principal(request);
+      let result;
+      try {
+        result = await core.tokens.revoke(caller, request.body.token);
+      } catch (error) {
+        if (error instanceof AuthError && (error.code === ErrorCodes.invalidToken || error.code === ErrorCodes.tokenRevoked)) {
+          throw new AuthError(ErrorCodes.invalidRequest, `token: ${error.message}`);
+        }
+        throw error;
+      }
+      reply.header('cache-control', 'no-store');
+      return result;
+    },
+  );
+};

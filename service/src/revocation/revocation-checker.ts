@@ -1,0 +1,160 @@
+/**
+ * The revocation decision: is any id in a token's lineage revoked? The Redis filter answers
+ * "clear" for almost every token in one round trip; a "maybe", an unready filter or an
+ * unreachable Redis is settled by Postgres; if neither can answer, the caller gets
+ * DependencyUnavailableError, never "not revoked".
+ *
+ * A "clear" answer is remembered for at most `recheckMs` (default 250 ms) so that a token
+ * presented on every call costs no round trip, while a revocation made on any worker still takes
+ * effect everywhere well within one second. Ids found revoked are remembered until they expire.
+ */
+import { DependencyUnavailableError } from '../errors.js';
+import { LruCache } from '../lru.js';
+import type { FilterAnswer, RevokedEntry } from './revocation-filter.js';
+
+export interface FilterPort {
+  check(ids: readonly string[]): Promise<FilterAnswer>;
+  add(entries: readonly RevokedEntry[]): Promise<void>;
+  rebuild(source: () => AsyncIterable<RevokedEntry[]>): Promise<boolean>;
+}
+
+export interface RecordPort {
+  revokedAmong(ids: readonly string[]): Promise<string[]>;
+  revokedSince(since: number): Promise<RevokedEntry[]>;
+  unexpired(): AsyncIterable<RevokedEntry[]>;
+}
+
+export interface RevocationCheckerOptions {
+  recheckMs: number;
+  /** Milliseconds since the epoch. */
+  nowMs?: () => number;
+  onEvent?: (event: RevocationEvent) => void;
+}
+
+export type RevocationEvent =
+  | { type: 'filter-unavailable'; error: unknown }
+  | { type: 'filter-unready' }
+  | { type: 'filter-rebuilt' }
+  | { type: 'filter-resynced'; entries: number }
+  | { type: 'record-unavailable'; error: unknown };
+
+export class RevocationChecker {
+  readonly #filter: FilterPort;
+  readonly #record: RecordPort;
+  readonly #opts: RevocationCheckerOptions;
+  readonly #now: () => number;
+  readonly #clearUntil = new LruCache<string, number>(100_000);
+  readonly #revoked = new LruCache<string, true>(100_000);
+  /** Set while the filter may lack revocations (Redis was unreachable); Postgres answers meanwhile. */
+  #suspectSince: number | undefined;
+  #rebuilding: Promise<void> | undefined;
+
+  constructor(filter: FilterPort, record: RecordPort, options: RevocationCheckerOptions) {
+    this.#filter = filter;
+    this.#record = record;
+    this.#opts = options;
+    this.#now = options.nowMs ?? Date.now;
+  }
+
+  /** Whether the filter is currently trusted (false while a resync is pending). */
+  get filterTrusted(): boolean {
+    return this.#suspectSince === undefined;
+  }
+
+  /** Marks the filter as possibly stale, e.g. when the Redis connection drops. */
+  markSuspect(): void {
+    this.#suspectSince ??= this.#now();
+  }
+
+  /** Whether any of `ids` is revoked. Throws DependencyUnavailableError if that cannot be known. */
+  async anyRevoked(ids: readonly string[]): Promise<boolean> {
+    for (const id of ids) if (this.#revoked.get(id)) return true;
+    const key = ids[ids.length - 1] ?? '';
+    const now = this.#now();
+    const until = this.#clearUntil.get(key);
+    if (until !== undefined && until > now) return false;
+
+    if (this.#suspectSince === undefined) {
+      let answer: FilterAnswer;
+      try {
+        answer = await this.#filter.check(ids);
+      } catch (error) {
+        this.markSuspect();
+        this.#opts.onEvent?.({ type: 'filter-unavailable', error });
+        return this.#fromRecord(ids);
+      }
+      if (answer === 'clear') {
+        if (this.#opts.recheckMs > 0) this.#clearUntil.set(key, now + this.#opts.recheckMs);
+        return false;
+      }
+      if (answer === 'unready') {
+        this.#opts.onEvent?.({ type: 'filter-unready' });
+        void this.rebuild();
+      }
+    }
+    return this.#fromRecord(ids);
+  }
+
+  async #fromRecord(ids: readonly string[]): Promise<boolean> {
+    let revoked: string[];
+    try {
+      revoked = await this.#record.revokedAmong(ids);
+    } catch (error) {
+      this.#opts.onEvent?.({ type: 'record-unavailable', error });
+      throw new DependencyUnavailableError(
+        'postgres',
+        'revocation status cannot be established right now',
+        { cause: error },
+      );
+    }
+    for (const id of revoked) this.#revoked.set(id, true);
+    return revoked.length > 0;
+  }
+
+  /** Call after recording a revocation in Postgres: updates the filter and this worker's memory. */
+  async revoked(entries: readonly RevokedEntry[]): Promise<void> {
+    for (const e of entries) this.#revoked.set(e.jti, true);
+    this.#clearUntil.clear();
+    try {
+      await this.#filter.add(entries);
+    } catch (error) {
+      // Postgres holds the revocation; the filter catches up on the next resync.
+      this.markSuspect();
+      this.#opts.onEvent?.({ type: 'filter-unavailable', error });
+    }
+  }
+
+  /** Rebuilds the filter from Postgres (one rebuild at a time per process). */
+  rebuild(): Promise<void> {
+    this.#rebuilding ??= (async () => {
+      try {
+        if (await this.#filter.rebuild(() => this.#record.unexpired())) {
+          this.#opts.onEvent?.({ type: 'filter-rebuilt' });
+        }
+      } catch (error) {
+        this.#opts.onEvent?.({ type: 'filter-unavailable', error });
+      } finally {
+        this.#rebuilding = undefined;
+      }
+    })();
+    return this.#rebuilding;
+  }
+
+  /**
+   * Copies recent revocations from Postgres into the filter and this worker's memory. Run
+   * periodically; after an outage it covers everything since the filter became suspect, and only
+   * then is the filter trusted again.
+   */
+  async resync(windowMs = 5_000): Promise<void> {
+    const suspect = this.#suspectSince;
+    const since = Math.floor(((suspect ?? this.#now()) - windowMs) / 1000);
+    const entries = await this.#record.revokedSince(since);
+    for (const e of entries) this.#revoked.set(e.jti, true);
+    if (entries.length > 0) this.#clearUntil.clear();
+    await this.#filter.add(entries);
+    if (suspect !== undefined && this.#suspectSince === suspect) {
+      this.#suspectSince = undefined;
+      this.#opts.onEvent?.({ type: 'filter-resynced', entries: entries.length });
+    }
+  }
+}

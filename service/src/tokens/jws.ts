@@ -1,0 +1,88 @@
+/**
+ * Compact JWS for our tokens, ES256 only. Decoding is strict: three base64url parts in canonical
+ * form, a header with exactly `alg`, `typ` and `kid` (so `alg: none`, HS256, `crit`, `jku`, `jwk`,
+ * `x5u` and friends are all refused before any key is looked at), JSON without duplicate member
+ * names, and a 64-byte signature.
+ */
+import type { KeyObject } from 'node:crypto';
+import { signEs256, SIGNATURE_BYTES } from '../crypto/es256.js';
+import { AuthError, ErrorCodes } from '../errors.js';
+import { parseStrictJsonObject, StrictJsonError } from './strict-json.js';
+
+export interface JwsHeader {
+  alg: 'ES256';
+  typ: string;
+  kid: string;
+}
+
+export interface DecodedJws {
+  header: JwsHeader;
+  payload: Record<string, unknown>;
+  /** The bytes the signature covers: `base64url(header) . base64url(payload)`. */
+  signingInput: string;
+  signature: Buffer;
+}
+
+const B64URL = /^[A-Za-z0-9_-]+$/;
+const HEADER_MEMBERS = new Set(['alg', 'typ', 'kid']);
+const MAX_KID_LENGTH = 128;
+const SIGNATURE_CHARS = Math.ceil((SIGNATURE_BYTES * 4) / 3);
+
+function invalid(detail: string): AuthError {
+  return new AuthError(ErrorCodes.invalidToken, detail);
+}
+
+function decodePart(part: string, what: string): Buffer {
+  if (!B64URL.test(part)) throw invalid(`${what} is not base64url`);
+  const bytes = Buffer.from(part, 'base64url');
+  // Buffer decoding ignores stray trailing bits; a token must have one spelling only.
+  if (bytes.toString('base64url') !== part) throw invalid(`${what} is not canonical base64url`);
+  return bytes;
+}
+
+function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
+  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+  try {
+    return parseStrictJsonObject(text.decode(bytes));
+  } catch (e) {
+    if (e instanceof StrictJsonError || e instanceof TypeError || e instanceof SyntaxError) {
+      throw invalid(`${what} is not a valid JSON object: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+/** Splits and checks a compact JWS without verifying its signature. */
+export function decodeJws(token: string, maxBytes: number): DecodedJws {
+  if (token.length > maxBytes) throw invalid(`token is longer than ${maxBytes} bytes`);
+  const parts = token.split('.');
+  if (parts.length !== 3) throw invalid('token is not a compact JWS (three dot-separated parts)');
+  const [h, p, s] = parts as [string, string, string];
+  const header = parseJson(decodePart(h, 'header'), 'header');
+  for (const name of Object.keys(header)) {
+    if (!HEADER_MEMBERS.has(name)) throw invalid(`header member "${name}" is not accepted`);
+  }
+  if (header.alg !== 'ES256') throw invalid('only alg ES256 is accepted');
+  if (typeof header.typ !== 'string') throw invalid('header has no typ');
+  if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > MAX_KID_LENGTH) {
+    throw invalid('header has no valid kid');
+  }
+  if (s.length !== SIGNATURE_CHARS) throw invalid('signature is not 64 bytes');
+  const signature = decodePart(s, 'signature');
+  const payload = parseJson(decodePart(p, 'payload'), 'payload');
+  return {
+    header: { alg: 'ES256', typ: header.typ, kid: header.kid },
+    payload,
+    signingInput: `${h}.${p}`,
+    signature,
+  };
+}
+
+/** Signs a payload into a compact JWS. */
+export function encodeJws(header: JwsHeader, payload: object, privateKey: KeyObject): string {
+  const input =
+    Buffer.from(JSON.stringify({ alg: header.alg, typ: header.typ, kid: header.kid })).toString('base64url') +
+    '.' +
+    Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return `${input}.${signEs256(privateKey, input).toString('base64url')}`;
+}

@@ -1,0 +1,206 @@
+/**
+ * Verification of any credential we issue: the opaque app token or one of the five signed kinds.
+ * The stores (keys, app tokens, revocations) are arguments; this module does no I/O itself.
+ *
+ * A signed token is accepted only with alg ES256, the `typ` of a known kind (or of the expected
+ * one), a `kid` that belongs to the token's own customer, a valid signature, every required
+ * claim with the right type, and times within the clock skew. Then its id and every ancestor's
+ * id are checked for revocation. Signature and claim checks are remembered per token string,
+ * since they cannot change; revocation is asked every time.
+ */
+import type { KeyObject } from 'node:crypto';
+import { verifyEs256 } from '../crypto/es256.js';
+import { AuthError, ErrorCodes } from '../errors.js';
+import { hashAppToken, hasValidAppTokenChecksum, looksLikeAppToken } from './app-token-format.js';
+import { isTokenId } from './ids.js';
+import { decodeJws } from './jws.js';
+import { kindOfTyp, MAX_SUBAGENT_DEPTH, type JwtKind, type TokenKind } from './kinds.js';
+import { lineage, type Actor, type Principal } from './principal.js';
+import { parseScopeClaim } from './scopes.js';
+import { LruCache } from '../lru.js';
+
+export interface PublicKeyRecord {
+  kid: string;
+  customerId: string;
+  publicKey: KeyObject;
+}
+
+export interface AppTokenRecord {
+  id: string;
+  customerId: string;
+  subject: string;
+  scopes: string[] | null;
+  /** Seconds since the epoch. */
+  issuedAt: number;
+  expiresAt: number;
+  revoked: boolean;
+}
+
+export interface VerifierStores {
+  publicKey(kid: string): Promise<PublicKeyRecord | undefined>;
+  appToken(hash: Buffer): Promise<AppTokenRecord | undefined>;
+  /** Whether any of these ids is revoked; throws DependencyUnavailableError if that cannot be known. */
+  anyRevoked(ids: readonly string[]): Promise<boolean>;
+}
+
+export interface VerifierOptions {
+  issuer: string;
+  audience: string;
+  clockSkewSeconds: number;
+  maxTokenBytes: number;
+  /** Seconds since the epoch. */
+  now: () => number;
+  /** How many verified tokens to remember. */
+  cacheSize?: number;
+}
+
+export interface InspectOptions {
+  /** Accept only this kind. */
+  kind?: TokenKind;
+  /** Accept a token past its `exp` (revoking an expired token is a no-op, not an error). */
+  allowExpired?: boolean;
+  /** Skip the revocation check. */
+  skipRevocation?: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const MAX_CHAIN = 8;
+
+function invalid(detail: string): AuthError {
+  return new AuthError(ErrorCodes.invalidToken, detail);
+}
+
+function isInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function readActor(v: unknown, depth = 0): Actor {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || depth > MAX_SUBAGENT_DEPTH + 1) {
+    throw invalid('claim act is not an actor object');
+  }
+  const o = v as Record<string, unknown>;
+  if (typeof o.sub !== 'string' || o.sub.length === 0) throw invalid('claim act has no sub');
+  return o.act === undefined ? { sub: o.sub } : { sub: o.sub, act: readActor(o.act, depth + 1) };
+}
+
+/** Reads and type-checks a signed token's claims into a principal (no time or signature checks). */
+export function principalFromClaims(kind: JwtKind, kid: string, c: Record<string, unknown>, opts: VerifierOptions): Principal {
+  if (c.iss !== opts.issuer) throw invalid('claim iss is not this issuer');
+  if (c.aud !== opts.audience) throw invalid('claim aud is not this audience');
+  if (typeof c.sub !== 'string' || c.sub.length === 0) throw invalid('claim sub is missing');
+  if (!isInt(c.iat)) throw invalid('claim iat is missing or not a whole number');
+  if (!isInt(c.exp)) throw invalid('claim exp is missing or not a whole number');
+  if (c.nbf !== undefined && !isInt(c.nbf)) throw invalid('claim nbf is not a whole number');
+  if (!isTokenId(c.jti)) throw invalid('claim jti is missing or malformed');
+  if (typeof c.cid !== 'string' || !UUID.test(c.cid)) throw invalid('claim cid is missing or malformed');
+  if (typeof c.scope !== 'string') throw invalid('claim scope is missing');
+  if (!isTokenId(c.parent_jti)) throw invalid('claim parent_jti is missing or malformed');
+  const chain = c.chain;
+  if (!Array.isArray(chain) || chain.length === 0 || chain.length > MAX_CHAIN || !chain.every(isTokenId)) {
+    throw invalid('claim chain is missing or malformed');
+  }
+  if (chain[chain.length - 1] !== c.parent_jti) throw invalid('claim chain does not end with parent_jti');
+  let act: Actor | undefined;
+  let depth = 0;
+  if (kind === 'agent' || kind === 'subagent') act = readActor(c.act);
+  if (kind === 'subagent') {
+    if (!isInt(c.depth) || c.depth < 1 || c.depth > MAX_SUBAGENT_DEPTH) throw invalid('claim depth is malformed');
+    depth = c.depth;
+  }
+  const principal: Principal = {
+    kind,
+    jti: c.jti,
+    cid: c.cid,
+    sub: c.sub,
+    scopes: parseScopeClaim(c.scope),
+    iat: c.iat,
+    exp: c.exp,
+    chain: chain as string[],
+    depth,
+    kid,
+  };
+  if (act) principal.act = act;
+  if (c.nbf !== undefined) principal.nbf = c.nbf as number;
+  return principal;
+}
+
+/** Verifies credentials against the given stores. */
+export class TokenVerifier {
+  readonly #stores: VerifierStores;
+  readonly #opts: VerifierOptions;
+  readonly #verified: LruCache<string, Principal>;
+
+  constructor(stores: VerifierStores, options: VerifierOptions) {
+    this.#stores = stores;
+    this.#opts = options;
+    this.#verified = new LruCache(options.cacheSize ?? 50_000);
+  }
+
+  /** Verifies a credential completely, revocation included; throws AuthError if it is not valid now. */
+  authenticate(token: string, kind?: TokenKind): Promise<Principal> {
+    return this.inspect(token, kind === undefined ? {} : { kind });
+  }
+
+  /** Verifies a credential with the checks `options` asks for. */
+  async inspect(token: string, options: InspectOptions = {}): Promise<Principal> {
+    let principal: Principal;
+    if (looksLikeAppToken(token)) {
+      const app = await this.#appToken(token);
+      if (app.revoked && !options.skipRevocation) {
+        throw new AuthError(ErrorCodes.tokenRevoked, 'app token has been revoked');
+      }
+      principal = app.principal;
+    } else {
+      principal = await this.#signed(token);
+    }
+    if (options.kind !== undefined && principal.kind !== options.kind) {
+      throw invalid(`expected a ${options.kind} token, got a ${principal.kind} token`);
+    }
+    const now = this.#opts.now();
+    const skew = this.#opts.clockSkewSeconds;
+    if (!options.allowExpired && principal.exp <= now - skew) {
+      throw new AuthError(ErrorCodes.tokenExpired, 'token has expired');
+    }
+    const notBefore = principal.nbf ?? principal.iat;
+    if (notBefore > now + skew) throw invalid('token is not valid yet');
+    if (!options.skipRevocation && (await this.#stores.anyRevoked(lineage(principal)))) {
+      throw new AuthError(ErrorCodes.tokenRevoked, 'token or one of its ancestors has been revoked');
+    }
+    return principal;
+  }
+
+  async #appToken(token: string): Promise<{ principal: Principal; revoked: boolean }> {
+    if (!hasValidAppTokenChecksum(token)) throw invalid('app token is malformed or its checksum is wrong');
+    const record = await this.#stores.appToken(hashAppToken(token));
+    if (!record) throw invalid('unknown app token');
+    const principal: Principal = {
+      kind: 'app',
+      jti: record.id,
+      cid: record.customerId,
+      sub: record.subject,
+      scopes: record.scopes,
+      iat: record.issuedAt,
+      exp: record.expiresAt,
+      chain: [],
+      depth: 0,
+    };
+    return { principal, revoked: record.revoked };
+  }
+
+  async #signed(token: string): Promise<Principal> {
+    const cached = this.#verified.get(token);
+    if (cached) return cached;
+    const jws = decodeJws(token, this.#opts.maxTokenBytes);
+    const kind = kindOfTyp(jws.header.typ);
+    if (!kind) throw invalid(`typ ${JSON.stringify(jws.header.typ)} is not a token kind`);
+    const key = await this.#stores.publicKey(jws.header.kid);
+    if (!key) throw invalid('unknown kid');
+    // Claims are read before the signature is checked only to compare the customer; nothing is
+    // trusted until the signature verifies.
+    const principal = principalFromClaims(kind, key.kid, jws.payload, this.#opts);
+    if (key.customerId !== principal.cid) throw invalid("kid does not belong to the token's customer");
+    if (!verifyEs256(key.publicKey, jws.signingInput, jws.signature)) throw invalid('signature does not verify');
+    this.#verified.set(token, principal);
+    return principal;
+  }
+}
