@@ -4,7 +4,7 @@
  * own Redis key space (see `test/support/fixtures.ts`); tests that break a server start their own.
  */
 import type { TestProject } from 'vitest/node';
-import { startPostgres, startRedis, type ManagedServer } from './servers.js';
+import { startPostgres, startRedis, type ManagedServer } from '../../scripts/support/servers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

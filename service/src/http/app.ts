@@ -43,7 +43,7 @@ export async function buildApp(core: AuthCore, options: BuildAppOptions = {}): P
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     trustProxy: core.config.trustProxy,
     http: { maxHeaderSize: HEADER_LIMIT_BYTES },
     connectionTimeout: 30_000,

@@ -11,6 +11,26 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
+/** Pings Redis, waiting for a connection that is being (re)established rather than failing at once. */
+async function pingRedis(core: AuthCore): Promise<string> {
+  const { redis } = core;
+  if (redis.status === 'connecting' || redis.status === 'connect' || redis.status === 'reconnecting') {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        redis.off('ready', onReady);
+        reject(new Error('redis not ready'));
+      }, PROBE_TIMEOUT_MS);
+      timer.unref();
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      redis.once('ready', onReady);
+    });
+  }
+  return redis.ping();
+}
+
 /** `GET /health`: 200 when Postgres and Redis both answer, 503 naming the one that does not. */
 export const healthRoutes: FastifyPluginAsync<{ core: AuthCore }> = async (app, { core }) => {
   app.get(
@@ -22,7 +42,7 @@ export const healthRoutes: FastifyPluginAsync<{ core: AuthCore }> = async (app, 
           () => 'ok',
           () => 'unavailable',
         ),
-        within(core.redis.ping(), PROBE_TIMEOUT_MS).then(
+        within(pingRedis(core), PROBE_TIMEOUT_MS).then(
           () => 'ok',
           () => 'unavailable',
         ),

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../../test/support/fixtures.js';
+
+let s: TestStack;
+beforeAll(async () => {
+  s = await createTestStack();
+});
+afterAll(async () => s?.close());
+
+describe('happy paths', () => {
+  it('GET /health answers ok when Postgres and Redis answer', async () => {
+    const res = await s.app.inject({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok', postgres: 'ok', redis: 'ok' });
+  });
+
+  it('an app token mints every kind it may, and each verifies with its claims', async () => {
+    const { token: app, customerId } = await s.appToken();
+    for (const kind of ['bearer', 'agent', 'session', 'override'] as const) {
+      const minted = await s.mint(app, { kind, scopes: ['read', 'write'] });
+      const v = await s.verify(minted.token);
+      expect(v).toMatchObject({ active: true, kind, cid: customerId, jti: minted.jti, scopes: ['read', 'write'] });
+      const [h] = minted.token.split('.');
+      expect(JSON.parse(Buffer.from(h as string, 'base64url').toString())).toMatchObject({ alg: 'ES256', typ: `${kind}+jwt` });
+    }
+  });
+
+  it('agent → subagent chains carry act and narrowing scopes', async () => {
+    const { token: app } = await s.appToken();
+    const agent = await s.mint(app, { kind: 'agent', scopes: ['a', 'b', 'c'], subject: 'planner' });
+    const sub = await s.mint(agent.token, { kind: 'subagent', scopes: ['a', 'b'], subject: 'worker' });
+    const v = await s.verify(sub.token);
+    expect(v).toMatchObject({ active: true, kind: 'subagent', scopes: ['a', 'b'], act: { sub: 'worker', act: { sub: 'planner' } } });
+    expect(v.parent_jti).toBe(agent.jti);
+  });
+
+  it('revoking a parent revokes its children', async () => {
+    const { token: app } = await s.appToken();
+    const bearer = await s.mint(app, { kind: 'bearer' });
+    const agent = await s.mint(bearer.token, { kind: 'agent' });
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/v1/tokens/revoke',
+      headers: { authorization: `Bearer ${app}` },
+      payload: { token: bearer.token },
+    });
+    expect(res.statusCode).toBe(200);
+    expect((await s.verify(bearer.token)).active).toBe(false);
+    expect((await s.verify(agent.token)).active).toBe(false);
+  });
+
+  it('the JWKS lists the key that signed a token', async () => {
+    const { token: app } = await s.appToken();
+    const minted = await s.mint(app, { kind: 'session' });
+    const kid = JSON.parse(Buffer.from(minted.token.split('.')[0] as string, 'base64url').toString()).kid;
+    const res = await s.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+    expect(res.json<{ keys: { kid: string }[] }>().keys.map((k) => k.kid)).toContain(kid);
+    expect(TEST_ADMIN_TOKEN).toBeTruthy();
+  });
+});
