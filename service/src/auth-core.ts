@@ -8,7 +8,11 @@ import type { Config } from './config.js';
 import { MasterKeyring } from './crypto/master-keys.js';
 import { SigningKeyStore } from './keys/signing-keys.js';
 import { RevocationChecker, type RevocationEvent } from './revocation/revocation-checker.js';
-import { RevocationFilter, type BloomParameters } from './revocation/revocation-filter.js';
+import {
+  listenForRevocations,
+  RevocationFilter,
+  type BloomParameters,
+} from './revocation/revocation-filter.js';
 import { RevocationStore } from './revocation/revocation-store.js';
 import { AppTokenStore } from './tokens/app-token-store.js';
 import { TokenService } from './tokens/token-service.js';
@@ -39,7 +43,12 @@ export interface AuthCoreOptions {
   onRevocationEvent?: (event: RevocationEvent) => void;
 }
 
-export function createAuthCore(config: Config, sql: Sql, redis: Redis, options: AuthCoreOptions = {}): AuthCore {
+export function createAuthCore(
+  config: Config,
+  sql: Sql,
+  redis: Redis,
+  options: AuthCoreOptions = {},
+): AuthCore {
   const nowMs = options.nowMs ?? Date.now;
   const now = () => Math.floor(nowMs() / 1000);
   const keyring = new MasterKeyring(config.masterKey.key, config.previousMasterKey?.key);
@@ -79,6 +88,43 @@ export function createAuthCore(config: Config, sql: Sql, redis: Redis, options: 
       now,
     },
   );
-  const tokens = new TokenService({ sql, config, keys, verifier, appTokens, revocations, checker, now });
-  return { config, sql, redis, keyring, keys, appTokens, revocations, filter, checker, verifier, tokens, now };
+  const tokens = new TokenService({
+    sql,
+    config,
+    keys,
+    verifier,
+    appTokens,
+    revocations,
+    checker,
+    now,
+  });
+  return {
+    config,
+    sql,
+    redis,
+    keyring,
+    keys,
+    appTokens,
+    revocations,
+    filter,
+    checker,
+    verifier,
+    tokens,
+    now,
+  };
+}
+
+/**
+ * Hears revocations made by other workers and replicas as they happen (a Redis subscriber
+ * connection of its own), so this worker's remembered answers are dropped at once. Returns a
+ * function that stops listening.
+ */
+export function listenForRevocationEvents(core: AuthCore): () => void {
+  const subscriber = core.redis.duplicate();
+  subscriber.on('error', () => {});
+  listenForRevocations(subscriber, core.filter.channel, {
+    onRevoked: (ids) => core.checker.revokedElsewhere(ids),
+    onListening: (listening) => core.checker.setListening(listening),
+  });
+  return () => subscriber.disconnect();
 }

@@ -38,12 +38,20 @@ export async function bootstrapCustomers(
           progress(`customer ${customer.id}: has an active app token, skipped`);
           continue;
         }
-        await emit({ customer_id: customer.id, app_token: created.token, expires_at: created.expiresAt.toISOString() });
+        await emit({
+          customer_id: customer.id,
+          app_token: created.token,
+          expires_at: created.expiresAt.toISOString(),
+        });
         summary.created++;
-        progress(`customer ${customer.id}: app token created${created.signingKeyCreated ? ' (and signing key)' : ''}`);
+        progress(
+          `customer ${customer.id}: app token created${created.signingKeyCreated ? ' (and signing key)' : ''}`,
+        );
       } catch (error) {
         summary.failed++;
-        progress(`customer ${customer.id}: FAILED: ${error instanceof Error ? error.message : String(error)}`);
+        progress(
+          `customer ${customer.id}: FAILED: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }
     after = (batch[batch.length - 1] as { id: string }).id;

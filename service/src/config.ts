@@ -80,7 +80,8 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
   const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  if (n < min || n > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
 }
 
@@ -122,7 +123,10 @@ function redisUrl(env: Env): string {
     throw new ConfigError('REDIS_URL', 'is not a URL (expected redis://host:6379/0)');
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new ConfigError('REDIS_URL', `must be a redis:// or rediss:// URL, got ${parsed.protocol}//…`);
+    throw new ConfigError(
+      'REDIS_URL',
+      `must be a redis:// or rediss:// URL, got ${parsed.protocol}//…`,
+    );
   }
   return raw;
 }
@@ -144,7 +148,8 @@ export function parseMasterKey(raw: string, env: AuthEnv, name: string): MasterK
       'must be 32 random bytes in base64 or hex in production (generate one with: openssl rand -base64 32)',
     );
   }
-  if (raw.length < 8) throw new ConfigError(name, 'is too short to be a passphrase (use openssl rand -base64 32)');
+  if (raw.length < 8)
+    throw new ConfigError(name, 'is too short to be a passphrase (use openssl rand -base64 32)');
   const key = scryptSync(raw, KDF_SALT, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
   return { key, derived: true };
 }
@@ -153,11 +158,18 @@ export function parseMasterKey(raw: string, env: AuthEnv, name: string): MasterK
 export function loadConfig(env: Env = process.env): Config {
   const envName = value(env, 'AUTH_ENV') ?? 'development';
   if (envName !== 'development' && envName !== 'staging' && envName !== 'production') {
-    throw new ConfigError('AUTH_ENV', `must be development, staging or production, got "${envName}"`);
+    throw new ConfigError(
+      'AUTH_ENV',
+      `must be development, staging or production, got "${envName}"`,
+    );
   }
   const authEnv: AuthEnv = envName;
   const databaseUrl = normalizeDatabaseUrl(
-    required(env, 'AUTH_DATABASE_URL', 'a Postgres URL such as postgres://quint:secret@localhost:5432/quint'),
+    required(
+      env,
+      'AUTH_DATABASE_URL',
+      'a Postgres URL such as postgres://quint:secret@localhost:5432/quint',
+    ),
   );
   const masterKey = parseMasterKey(
     required(env, 'AUTH_MASTER_KEY', 'generate one with: openssl rand -base64 32'),
@@ -166,7 +178,9 @@ export function loadConfig(env: Env = process.env): Config {
   );
   const previousRaw = value(env, 'AUTH_MASTER_KEY_PREVIOUS');
   const previousMasterKey =
-    previousRaw === undefined ? undefined : parseMasterKey(previousRaw, authEnv, 'AUTH_MASTER_KEY_PREVIOUS');
+    previousRaw === undefined
+      ? undefined
+      : parseMasterKey(previousRaw, authEnv, 'AUTH_MASTER_KEY_PREVIOUS');
 
   const adminToken = value(env, 'AUTH_ADMIN_TOKEN');
   if (adminToken !== undefined && authEnv === 'production' && adminToken.length < 32) {
@@ -207,7 +221,13 @@ export function loadConfig(env: Env = process.env): Config {
     clockSkewSeconds: integer(env, 'AUTH_CLOCK_SKEW_SECONDS', 30, 0, 300),
     maxTokenBytes: integer(env, 'AUTH_MAX_TOKEN_BYTES', 8192, 512, 65_536),
     mintRateLimitPerMinute: integer(env, 'AUTH_RATE_LIMIT_MINT_PER_MINUTE', 1200, 1, 10_000_000),
-    failedAuthRateLimitPerMinute: integer(env, 'AUTH_RATE_LIMIT_FAILED_AUTH_PER_MINUTE', 60, 1, 10_000_000),
+    failedAuthRateLimitPerMinute: integer(
+      env,
+      'AUTH_RATE_LIMIT_FAILED_AUTH_PER_MINUTE',
+      60,
+      1,
+      10_000_000,
+    ),
     shutdownGraceMs: integer(env, 'AUTH_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     trustProxy: boolean(env, 'AUTH_TRUST_PROXY', false),
     keyActivationDelaySeconds: integer(env, 'AUTH_KEY_ACTIVATION_DELAY_SECONDS', 0, 0, 86_400),
@@ -215,7 +235,10 @@ export function loadConfig(env: Env = process.env): Config {
     warnings: Object.freeze(warnings),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
-    throw new ConfigError('AUTH_LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent`);
+    throw new ConfigError(
+      'AUTH_LOG_LEVEL',
+      `must be one of fatal, error, warn, info, debug, trace, silent`,
+    );
   }
   return Object.freeze(config);
 }

@@ -7,7 +7,10 @@ import { MasterKeyring } from './crypto/master-keys.js';
 import { createSql } from './db/postgres.js';
 import { SigningKeyStore } from './keys/signing-keys.js';
 
-export async function preflight(config: Config, options: { attempts?: number } = {}): Promise<void> {
+export async function preflight(
+  config: Config,
+  options: { attempts?: number } = {},
+): Promise<void> {
   const sql = createSql(config.databaseUrl, { max: 1 });
   try {
     const attempts = options.attempts ?? 15;
@@ -25,7 +28,8 @@ export async function preflight(config: Config, options: { attempts?: number } =
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
-    const [schema]: [{ ok: boolean }?] = await sql`SELECT to_regclass('auth.signing_keys') IS NOT NULL AS ok`;
+    const [schema]: [{ ok: boolean }?] =
+      await sql`SELECT to_regclass('auth.signing_keys') IS NOT NULL AS ok`;
     if (!schema?.ok) {
       throw new Error('AUTH_DATABASE_URL: the auth schema is missing; run npm run migrate first');
     }

@@ -54,7 +54,9 @@ async function primary(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: finishing requests in flight');
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const workers = Object.values(cluster.workers ?? {}).filter(
+      (w): w is Worker => w !== undefined,
+    );
     for (const w of workers) w.process.kill('SIGTERM');
     const deadline = setTimeout(() => {
       log.error('workers did not stop within the grace period; killing them');
@@ -79,7 +81,8 @@ async function worker(config: Config): Promise<void> {
   // The primary decides when to stop; a Ctrl-C reaching the whole process group is left to it.
   process.on('SIGINT', () => {});
   closeWithGrace({ delay: config.shutdownGraceMs, skip: ['SIGINT'] }, async ({ err }) => {
-    if (err) running.app.log.error({ err: { message: err.message, type: err.name } }, 'worker failing');
+    if (err)
+      running.app.log.error({ err: { message: err.message, type: err.name } }, 'worker failing');
     await running.close();
   });
 }

@@ -5,7 +5,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
-import { createAuthCore, type AuthCore, type AuthCoreOptions } from './auth-core.js';
+import {
+  createAuthCore,
+  listenForRevocationEvents,
+  type AuthCore,
+  type AuthCoreOptions,
+} from './auth-core.js';
 import { createSql } from './db/postgres.js';
 import { buildApp, REDACTED_LOG_PATHS } from './http/app.js';
 import { createRedis } from './redis.js';
@@ -42,7 +47,10 @@ export function loggerOptions(config: Config): Record<string, unknown> {
   };
 }
 
-export async function startWorker(config: Config, options: StartWorkerOptions = {}): Promise<RunningWorker> {
+export async function startWorker(
+  config: Config,
+  options: StartWorkerOptions = {},
+): Promise<RunningWorker> {
   const sql = createSql(config.databaseUrl);
   const redis = createRedis(config.redisUrl);
   redis.on('error', () => {
@@ -50,6 +58,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   });
   const core = createAuthCore(config, sql, redis, options);
   redis.on('close', () => core.checker.markSuspect());
+  const stopListening = listenForRevocationEvents(core);
   redis.on('ready', () => {
     void core.checker.resync().catch(() => {});
   });
@@ -78,7 +87,11 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       closing ??= (async () => {
         clearInterval(timer);
         await app.close();
-        await Promise.allSettled([sql.end({ timeout: 5 }), redis.quit().catch(() => redis.disconnect())]);
+        stopListening();
+        await Promise.allSettled([
+          sql.end({ timeout: 5 }),
+          redis.quit().catch(() => redis.disconnect()),
+        ]);
       })();
       return closing;
     },

@@ -19,18 +19,36 @@ describe('happy paths', () => {
     for (const kind of ['bearer', 'agent', 'session', 'override'] as const) {
       const minted = await s.mint(app, { kind, scopes: ['read', 'write'] });
       const v = await s.verify(minted.token);
-      expect(v).toMatchObject({ active: true, kind, cid: customerId, jti: minted.jti, scopes: ['read', 'write'] });
+      expect(v).toMatchObject({
+        active: true,
+        kind,
+        cid: customerId,
+        jti: minted.jti,
+        scopes: ['read', 'write'],
+      });
       const [h] = minted.token.split('.');
-      expect(JSON.parse(Buffer.from(h as string, 'base64url').toString())).toMatchObject({ alg: 'ES256', typ: `${kind}+jwt` });
+      expect(JSON.parse(Buffer.from(h as string, 'base64url').toString())).toMatchObject({
+        alg: 'ES256',
+        typ: `${kind}+jwt`,
+      });
     }
   });
 
   it('agent → subagent chains carry act and narrowing scopes', async () => {
     const { token: app } = await s.appToken();
     const agent = await s.mint(app, { kind: 'agent', scopes: ['a', 'b', 'c'], subject: 'planner' });
-    const sub = await s.mint(agent.token, { kind: 'subagent', scopes: ['a', 'b'], subject: 'worker' });
+    const sub = await s.mint(agent.token, {
+      kind: 'subagent',
+      scopes: ['a', 'b'],
+      subject: 'worker',
+    });
     const v = await s.verify(sub.token);
-    expect(v).toMatchObject({ active: true, kind: 'subagent', scopes: ['a', 'b'], act: { sub: 'worker', act: { sub: 'planner' } } });
+    expect(v).toMatchObject({
+      active: true,
+      kind: 'subagent',
+      scopes: ['a', 'b'],
+      act: { sub: 'worker', act: { sub: 'planner' } },
+    });
     expect(v.parent_jti).toBe(agent.jti);
   });
 
@@ -52,7 +70,9 @@ describe('happy paths', () => {
   it('the JWKS lists the key that signed a token', async () => {
     const { token: app } = await s.appToken();
     const minted = await s.mint(app, { kind: 'session' });
-    const kid = JSON.parse(Buffer.from(minted.token.split('.')[0] as string, 'base64url').toString()).kid;
+    const kid = JSON.parse(
+      Buffer.from(minted.token.split('.')[0] as string, 'base64url').toString(),
+    ).kid;
     const res = await s.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
     expect(res.json<{ keys: { kid: string }[] }>().keys.map((k) => k.kid)).toContain(kid);
     expect(TEST_ADMIN_TOKEN).toBeTruthy();

@@ -7,7 +7,12 @@ import { inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Sql } from 'postgres';
-import { createAuthCore, type AuthCore, type AuthCoreOptions } from '../../service/src/auth-core.js';
+import {
+  createAuthCore,
+  listenForRevocationEvents,
+  type AuthCore,
+  type AuthCoreOptions,
+} from '../../service/src/auth-core.js';
 import { loadConfig, type Config } from '../../service/src/config.js';
 import { migrate } from '../../service/src/db/migrate.js';
 import { migrationsDir } from '../../service/src/db/migrations-dir.js';
@@ -19,7 +24,9 @@ export const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';
 
 /** Creates an empty database on the suite's Postgres; returns its URL. */
-export async function createDatabase(serverUrl = inject('postgresUrl')): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createDatabase(
+  serverUrl = inject('postgresUrl'),
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `t_${randomBytes(6).toString('hex')}`;
   const admin = createSql(serverUrl, { max: 1 });
   await admin.unsafe(`CREATE DATABASE ${name}`);
@@ -37,7 +44,9 @@ export async function createDatabase(serverUrl = inject('postgresUrl')): Promise
 }
 
 /** A migrated database. */
-export async function createMigratedDatabase(serverUrl?: string): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createMigratedDatabase(
+  serverUrl?: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const db = await createDatabase(serverUrl);
   const sql = createSql(db.url, { max: 1 });
   try {
@@ -71,7 +80,10 @@ export interface TestStack {
   /** Creates a customer and an app token for it through the admin API. */
   appToken(scopes?: string[]): Promise<{ customerId: string; token: string }>;
   /** Mints through the API; fails the test on anything but 201. */
-  mint(parent: string, body: Record<string, unknown>): Promise<{ token: string; jti: string; expires_at: string; scopes: string[] }>;
+  mint(
+    parent: string,
+    body: Record<string, unknown>,
+  ): Promise<{ token: string; jti: string; expires_at: string; scopes: string[] }>;
   verify(token: string): Promise<{ active: boolean; [k: string]: unknown }>;
   close(): Promise<void>;
 }
@@ -96,6 +108,7 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
   const prefix = `t:${randomBytes(4).toString('hex')}`;
   const core = createAuthCore(config, sql, redis, { redisPrefix: `${prefix}:revoked`, ...options });
   redis.on('close', () => core.checker.markSuspect());
+  const stopListening = listenForRevocationEvents(core);
   const app = await buildApp(core, { rateLimitPrefix: `${prefix}:rl` });
   await app.ready();
   const stack: TestStack = {
@@ -106,7 +119,9 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
     redis,
     prefix,
     async customer(name = 'Acme') {
-      const [row] = await sql<{ id: string }[]>`INSERT INTO public.customers (name) VALUES (${name}) RETURNING id::text`;
+      const [row] = await sql<
+        { id: string }[]
+      >`INSERT INTO public.customers (name) VALUES (${name}) RETURNING id::text`;
       return (row as { id: string }).id;
     },
     async appToken(scopes) {
@@ -131,12 +146,17 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
       return res.json();
     },
     async verify(token) {
-      const res = await app.inject({ method: 'POST', url: '/v1/tokens/verify', payload: { token } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/tokens/verify',
+        payload: { token },
+      });
       if (res.statusCode !== 200) throw new Error(`verify: ${res.statusCode} ${res.body}`);
       return res.json();
     },
     async close() {
       await app.close();
+      stopListening();
       redis.disconnect();
       await sql.end({ timeout: 1 });
       await db?.drop();

@@ -43,7 +43,15 @@ export async function listAudit(
 ): Promise<StoredAuditEvent[]> {
   const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
   const rows = await sql<
-    { id: string; occurred_at: Date; customer_id: string | null; actor: string; action: AuditAction; target: string | null; details: Record<string, unknown> }[]
+    {
+      id: string;
+      occurred_at: Date;
+      customer_id: string | null;
+      actor: string;
+      action: AuditAction;
+      target: string | null;
+      details: Record<string, unknown>;
+    }[]
   >`
     SELECT id::text, occurred_at, customer_id, actor, action, target, details
     FROM auth.audit_events

@@ -3,7 +3,14 @@
  * 64-byte big-endian r || s. No library in between, because verification is the service's hot
  * path and the checks around it (header, claims) are ours anyway.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 
 export const SIGNATURE_BYTES = 64;
 
@@ -26,7 +33,11 @@ export function signEs256(privateKey: KeyObject, data: Buffer | string): Buffer 
 }
 
 /** Verifies a 64-byte r || s signature; any other length is refused without calling OpenSSL. */
-export function verifyEs256(publicKey: KeyObject, data: Buffer | string, signature: Buffer): boolean {
+export function verifyEs256(
+  publicKey: KeyObject,
+  data: Buffer | string,
+  signature: Buffer,
+): boolean {
   if (signature.length !== SIGNATURE_BYTES) return false;
   try {
     return verify(
@@ -54,12 +65,16 @@ export function importPrivateKey(der: Buffer): KeyObject {
 /** The public key as a JWK with only the members a JWKS needs. */
 export function publicJwk(key: KeyObject, kid: string): PublicJwk {
   const jwk = key.export({ format: 'jwk' });
-  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.x || !jwk.y) throw new TypeError('not a P-256 key');
+  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.x || !jwk.y)
+    throw new TypeError('not a P-256 key');
   return { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' };
 }
 
 export function importPublicJwk(jwk: { x: string; y: string }): KeyObject {
-  const key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, format: 'jwk' });
+  const key = createPublicKey({
+    key: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y },
+    format: 'jwk',
+  });
   assertP256(key);
   return key;
 }

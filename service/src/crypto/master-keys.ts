@@ -15,7 +15,11 @@ export interface MasterKey {
 
 /** Derives a master key's public id. */
 export function masterKeyId(key: Buffer): string {
-  return createHash('sha256').update('quint-auth/master-key-id/v1\0').update(key).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update('quint-auth/master-key-id/v1\0')
+    .update(key)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export function masterKey(key: Buffer): MasterKey {
@@ -30,7 +34,12 @@ export interface SigningKeyBinding {
 
 function aad(binding: SigningKeyBinding, masterKeyIdValue: string): Buffer {
   return Buffer.from(
-    JSON.stringify(['quint-auth/signing-key/v1', binding.customerId, binding.kid, masterKeyIdValue]),
+    JSON.stringify([
+      'quint-auth/signing-key/v1',
+      binding.customerId,
+      binding.kid,
+      masterKeyIdValue,
+    ]),
   );
 }
 
@@ -50,7 +59,10 @@ export class MasterKeyring {
 
   /** Encrypts a signing key's private part under the current master key. */
   encrypt(plaintext: Buffer, binding: SigningKeyBinding): EncryptedSecret {
-    return { ...seal(this.current.key, plaintext, aad(binding, this.current.id)), masterKeyId: this.current.id };
+    return {
+      ...seal(this.current.key, plaintext, aad(binding, this.current.id)),
+      masterKeyId: this.current.id,
+    };
   }
 
   /** Decrypts with whichever known master key the row names; throws {@link DecryptionError} otherwise. */

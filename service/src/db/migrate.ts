@@ -39,7 +39,8 @@ export function readMigrations(dir: string): MigrationFile[] {
   return names.map((name) => {
     const version = name.split('_')[0] as string;
     const other = seen.get(version);
-    if (other) throw new MigrationError(join('migrations', name), `has the same number as ${other}`);
+    if (other)
+      throw new MigrationError(join('migrations', name), `has the same number as ${other}`);
     seen.set(version, name);
     const path = join(dir, name);
     const text = readFileSync(path, 'utf8');
@@ -53,7 +54,11 @@ export interface MigrateResult {
 }
 
 /** Applies every pending migration in `dir`. `log` receives one line per file applied. */
-export async function migrate(sql: Sql, dir: string, log: (line: string) => void = () => {}): Promise<MigrateResult> {
+export async function migrate(
+  sql: Sql,
+  dir: string,
+  log: (line: string) => void = () => {},
+): Promise<MigrateResult> {
   const files = readMigrations(dir);
   await sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${LOCK_KEY.toString()}::bigint)`;
@@ -89,9 +94,13 @@ export async function migrate(sql: Sql, dir: string, log: (line: string) => void
         } catch (cause) {
           const excerpt = statement.text.replace(/\s+/g, ' ').slice(0, 120);
           const why = cause instanceof Error ? cause.message : String(cause);
-          throw new MigrationError(label, `statement ${n + 1} (line ${statement.line}) failed: ${why}\n  ${excerpt}`, {
-            cause,
-          });
+          throw new MigrationError(
+            label,
+            `statement ${n + 1} (line ${statement.line}) failed: ${why}\n  ${excerpt}`,
+            {
+              cause,
+            },
+          );
         }
       }
       await tx`

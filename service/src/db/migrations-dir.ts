@@ -12,7 +12,8 @@ export function migrationsDir(): string {
     const candidate = join(dir, 'migrations');
     if (existsSync(join(candidate, '004_auth_schema.sql'))) return candidate;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('migrations/ folder not found above ' + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new Error('migrations/ folder not found above ' + fileURLToPath(import.meta.url));
     dir = parent;
   }
 }

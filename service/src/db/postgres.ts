@@ -34,9 +34,26 @@ export function isConnectionError(error: unknown): boolean {
   if (typeof code === 'string') {
     if (
       [
-        'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'CONNECT_TIMEOUT',
-        'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '57014',
-        '08000', '08003', '08006', '08001', '08004', '53300',
+        'ECONNREFUSED',
+        'ECONNRESET',
+        'ETIMEDOUT',
+        'EPIPE',
+        'ENOTFOUND',
+        'EHOSTUNREACH',
+        'CONNECT_TIMEOUT',
+        'CONNECTION_CLOSED',
+        'CONNECTION_ENDED',
+        'CONNECTION_DESTROYED',
+        '57P01',
+        '57P02',
+        '57P03',
+        '57014',
+        '08000',
+        '08003',
+        '08006',
+        '08001',
+        '08004',
+        '53300',
       ].includes(code)
     ) {
       return true;

@@ -39,7 +39,10 @@ export interface BuildAppOptions {
   rateLimitPrefix?: string;
 }
 
-export async function buildApp(core: AuthCore, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(
+  core: AuthCore,
+  options: BuildAppOptions = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -75,7 +78,16 @@ export async function buildApp(core: AuthCore, options: BuildAppOptions = {}): P
   app.setErrorHandler((error, request, reply) => {
     const problem = problemFromError(error, request);
     if (problem.status >= 500) {
-      request.log.error({ err: { type: (error as Error)?.name, message: (error as Error)?.message, code: (error as { code?: unknown })?.code } }, 'request failed');
+      request.log.error(
+        {
+          err: {
+            type: (error as Error)?.name,
+            message: (error as Error)?.message,
+            code: (error as { code?: unknown })?.code,
+          },
+        },
+        'request failed',
+      );
     } else {
       request.log.info({ code: problem.code }, problem.detail);
     }
@@ -83,7 +95,14 @@ export async function buildApp(core: AuthCore, options: BuildAppOptions = {}): P
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problemOf(ErrorCodes.notFound, `no route for ${request.method} ${request.url.split('?')[0]}`, request.id)),
+    sendProblem(
+      reply,
+      problemOf(
+        ErrorCodes.notFound,
+        `no route for ${request.method} ${request.url.split('?')[0]}`,
+        request.id,
+      ),
+    ),
   );
 
   const limiter = new RateLimiter(core.redis, options.rateLimitPrefix);

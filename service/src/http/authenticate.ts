@@ -54,13 +54,19 @@ export function createAuthenticator(core: AuthCore, limiter: RateLimiter): Authe
       return guarded(request, async () => {
         const token = bearerToken(request);
         if (token === undefined) {
-          throw new AuthError(ErrorCodes.missingCredential, 'send the parent token as Authorization: Bearer <token>');
+          throw new AuthError(
+            ErrorCodes.missingCredential,
+            'send the parent token as Authorization: Bearer <token>',
+          );
         }
         try {
           return await core.verifier.authenticate(token);
         } catch (error) {
           if (error instanceof AuthError && error.code === ErrorCodes.invalidToken) {
-            throw new AuthError(ErrorCodes.invalidCredential, `the bearer token is not valid: ${error.message}`);
+            throw new AuthError(
+              ErrorCodes.invalidCredential,
+              `the bearer token is not valid: ${error.message}`,
+            );
           }
           throw error;
         }
@@ -70,7 +76,10 @@ export function createAuthenticator(core: AuthCore, limiter: RateLimiter): Authe
       return guarded(request, async () => {
         const token = bearerToken(request);
         if (token === undefined) {
-          throw new AuthError(ErrorCodes.missingCredential, 'send AUTH_ADMIN_TOKEN as Authorization: Bearer <token>');
+          throw new AuthError(
+            ErrorCodes.missingCredential,
+            'send AUTH_ADMIN_TOKEN as Authorization: Bearer <token>',
+          );
         }
         if (!timingSafeEqual(digest(token), digest(adminToken))) {
           throw new AuthError(ErrorCodes.invalidCredential, 'the admin token is not valid');

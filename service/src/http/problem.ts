@@ -89,7 +89,11 @@ export function problemFromError(error: unknown, request: FastifyRequest): Probl
   if (error instanceof AuthError) return problemOf(error.code, error.message, request.id);
   const fe = error as Partial<FastifyError> & { validation?: unknown; validationContext?: string };
   if (fe.validation) {
-    return problemOf(ErrorCodes.invalidRequest, `${fe.validationContext ?? 'request'}: ${fe.message ?? 'invalid'}`, request.id);
+    return problemOf(
+      ErrorCodes.invalidRequest,
+      `${fe.validationContext ?? 'request'}: ${fe.message ?? 'invalid'}`,
+      request.id,
+    );
   }
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -104,21 +108,40 @@ export function problemFromError(error: unknown, request: FastifyRequest): Probl
     default:
       break;
   }
-  if (error instanceof SyntaxError || (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500)) {
-    if (fe.statusCode === 413) return problemOf(ErrorCodes.payloadTooLarge, 'request is too large', request.id);
-    if (fe.statusCode === 415) return problemOf(ErrorCodes.unsupportedMediaType, 'send application/json', request.id);
+  if (
+    error instanceof SyntaxError ||
+    (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500)
+  ) {
+    if (fe.statusCode === 413)
+      return problemOf(ErrorCodes.payloadTooLarge, 'request is too large', request.id);
+    if (fe.statusCode === 415)
+      return problemOf(ErrorCodes.unsupportedMediaType, 'send application/json', request.id);
     return problemOf(ErrorCodes.invalidRequest, 'the request could not be read', request.id);
   }
-  if (error instanceof DependencyUnavailableError || isConnectionError(error) || isRedisUnavailable(error)) {
-    return problemOf(ErrorCodes.dependencyUnavailable, 'a backing store is unavailable; retry shortly', request.id);
+  if (
+    error instanceof DependencyUnavailableError ||
+    isConnectionError(error) ||
+    isRedisUnavailable(error)
+  ) {
+    return problemOf(
+      ErrorCodes.dependencyUnavailable,
+      'a backing store is unavailable; retry shortly',
+      request.id,
+    );
   }
-  return problemOf(ErrorCodes.internal, 'something went wrong; the request id identifies it in our logs', request.id);
+  return problemOf(
+    ErrorCodes.internal,
+    'something went wrong; the request id identifies it in our logs',
+    request.id,
+  );
 }
 
 function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return (
     error.name === 'MaxRetriesPerRequestError' ||
-    /Stream isn't writeable|Connection is closed|Command timed out|enableOfflineQueue/.test(error.message)
+    /Stream isn't writeable|Connection is closed|Command timed out|enableOfflineQueue/.test(
+      error.message,
+    )
   );
 }

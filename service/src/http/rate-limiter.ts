@@ -28,19 +28,39 @@ export class RateLimiter {
   }
 
   /** Counts one hit and says whether it is within `limit` per window. */
-  async hit(bucket: string, id: string, limit: number, windowSeconds = 60, nowMs = Date.now()): Promise<RateLimitResult> {
+  async hit(
+    bucket: string,
+    id: string,
+    limit: number,
+    windowSeconds = 60,
+    nowMs = Date.now(),
+  ): Promise<RateLimitResult> {
     const [key, reset] = this.#key(bucket, id, windowSeconds, nowMs);
     try {
-      const res = await this.#redis.multi().incr(key).expire(key, windowSeconds + 1).exec();
+      const res = await this.#redis
+        .multi()
+        .incr(key)
+        .expire(key, windowSeconds + 1)
+        .exec();
       const count = Number(res?.[0]?.[1] ?? 0);
-      return { allowed: count <= limit, resetSeconds: reset, remaining: Math.max(0, limit - count) };
+      return {
+        allowed: count <= limit,
+        resetSeconds: reset,
+        remaining: Math.max(0, limit - count),
+      };
     } catch {
       return { allowed: true, resetSeconds: reset, remaining: limit };
     }
   }
 
   /** Whether `id` has already used up `limit` in this window, without counting a hit. */
-  async exceeded(bucket: string, id: string, limit: number, windowSeconds = 60, nowMs = Date.now()): Promise<RateLimitResult> {
+  async exceeded(
+    bucket: string,
+    id: string,
+    limit: number,
+    windowSeconds = 60,
+    nowMs = Date.now(),
+  ): Promise<RateLimitResult> {
     const [key, reset] = this.#key(bucket, id, windowSeconds, nowMs);
     try {
       const count = Number((await this.#redis.get(key)) ?? 0);

@@ -13,7 +13,9 @@ export const Problem = Type.Object({
   instance: Type.Optional(Type.String()),
 });
 
-const Scopes = Type.Array(Type.String({ minLength: 1, maxLength: MAX_SCOPE_LENGTH }), { maxItems: MAX_SCOPES });
+const Scopes = Type.Array(Type.String({ minLength: 1, maxLength: MAX_SCOPE_LENGTH }), {
+  maxItems: MAX_SCOPES,
+});
 
 export const MintBody = Type.Object(
   {
@@ -42,7 +44,10 @@ export const MintResponse = Type.Object({
   token_type: Type.String(),
 });
 
-export const TokenBody = Type.Object({ token: Type.String({ maxLength: 65_536 }) }, { additionalProperties: false });
+export const TokenBody = Type.Object(
+  { token: Type.String({ maxLength: 65_536 }) },
+  { additionalProperties: false },
+);
 export type TokenBody = Static<typeof TokenBody>;
 
 /** RFC 8693 actor; nested `act` members are passed through as they are. */

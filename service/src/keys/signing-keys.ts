@@ -79,8 +79,13 @@ export class SigningKeyStore {
    * Creates a customer's first signing key unless it has one; call inside a transaction. Locks the
    * customer's row so that concurrent callers create one key, not two.
    */
-  async ensureForCustomer(tx: TransactionSql, customerId: string, actor: string): Promise<{ kid: string; created: boolean }> {
-    const [customer]: [{ id: string }?] = await tx`SELECT id FROM public.customers WHERE id = ${customerId} FOR UPDATE`;
+  async ensureForCustomer(
+    tx: TransactionSql,
+    customerId: string,
+    actor: string,
+  ): Promise<{ kid: string; created: boolean }> {
+    const [customer]: [{ id: string }?] =
+      await tx`SELECT id FROM public.customers WHERE id = ${customerId} FOR UPDATE`;
     if (!customer) throw new CustomerNotFoundError(customerId);
     const [existing]: [{ kid: string }?] = await tx`
       SELECT kid FROM auth.signing_keys WHERE customer_id = ${customerId} AND retired_at IS NULL`;
@@ -93,7 +98,8 @@ export class SigningKeyStore {
   /** Rotates a customer's signing key; returns the new kid. */
   async rotate(customerId: string, actor: string): Promise<{ kid: string; activatesAt: Date }> {
     const result = await this.#sql.begin(async (tx) => {
-      const [customer]: [{ id: string }?] = await tx`SELECT id FROM public.customers WHERE id = ${customerId} FOR UPDATE`;
+      const [customer]: [{ id: string }?] =
+        await tx`SELECT id FROM public.customers WHERE id = ${customerId} FOR UPDATE`;
       if (!customer) throw new CustomerNotFoundError(customerId);
       const delay = this.#opts.activationDelaySeconds;
       const verifyFor = this.#opts.maxSignedTokenTtlSeconds + this.#opts.clockSkewSeconds + delay;
@@ -104,7 +110,9 @@ export class SigningKeyStore {
         WHERE customer_id = ${customerId} AND retired_at IS NULL
         RETURNING kid`;
       const kid = await this.#insert(tx, customerId, retired.length > 0 ? delay : 0);
-      const [row] = await tx<{ activates_at: Date }[]>`SELECT activates_at FROM auth.signing_keys WHERE kid = ${kid}`;
+      const [row] = await tx<
+        { activates_at: Date }[]
+      >`SELECT activates_at FROM auth.signing_keys WHERE kid = ${kid}`;
       await recordAudit(tx, {
         customerId,
         actor,
@@ -133,7 +141,12 @@ export class SigningKeyStore {
 
   #decrypt(row: KeyRow): KeyObject {
     const der = this.#keyring.decrypt(
-      { nonce: row.private_key_nonce, ciphertext: row.private_key_ct, tag: row.private_key_tag, masterKeyId: row.master_key_id },
+      {
+        nonce: row.private_key_nonce,
+        ciphertext: row.private_key_ct,
+        tag: row.private_key_tag,
+        masterKeyId: row.master_key_id,
+      },
       { customerId: row.customer_id, kid: row.kid },
     );
     return importPrivateKey(der);
@@ -150,9 +163,16 @@ export class SigningKeyStore {
       WHERE customer_id = ${customerId} AND activates_at <= now()
       ORDER BY activates_at DESC
       LIMIT 1`;
-    if (!row) throw new AuthError(ErrorCodes.invalidCredential, `customer ${customerId} has no signing key`);
+    if (!row)
+      throw new AuthError(
+        ErrorCodes.invalidCredential,
+        `customer ${customerId} has no signing key`,
+      );
     const key = { kid: row.kid, customerId: row.customer_id, privateKey: this.#decrypt(row) };
-    this.#signing.set(customerId, { key, until: now + (this.#opts.signingKeyCacheSeconds ?? 5) * 1000 });
+    this.#signing.set(customerId, {
+      key,
+      until: now + (this.#opts.signingKeyCacheSeconds ?? 5) * 1000,
+    });
     return key;
   }
 
@@ -170,7 +190,11 @@ export class SigningKeyStore {
       this.#unknown.set(kid, Date.now() + 1000);
       return undefined;
     }
-    const record = { kid: row.kid, customerId: row.customer_id, publicKey: importPublicJwk(row.public_jwk) };
+    const record = {
+      kid: row.kid,
+      customerId: row.customer_id,
+      publicKey: importPublicJwk(row.public_jwk),
+    };
     this.#public.set(kid, record);
     return record;
   }
@@ -196,7 +220,9 @@ export class SigningKeyStore {
       if (!known.has(id)) {
         throw new Error(
           `AUTH_MASTER_KEY: ${n} signing key(s) are encrypted under master key ${id}, but AUTH_MASTER_KEY is ${this.#keyring.current.id}` +
-            (this.#keyring.previous ? ` and AUTH_MASTER_KEY_PREVIOUS is ${this.#keyring.previous.id}` : '') +
+            (this.#keyring.previous
+              ? ` and AUTH_MASTER_KEY_PREVIOUS is ${this.#keyring.previous.id}`
+              : '') +
             '; set the master key these keys were encrypted with (during a rotation, as AUTH_MASTER_KEY_PREVIOUS)',
         );
       }
@@ -207,7 +233,9 @@ export class SigningKeyStore {
         try {
           this.#decrypt(row);
         } catch {
-          throw new Error(`AUTH_MASTER_KEY: signing key ${row.kid} does not decrypt under master key ${id}`);
+          throw new Error(
+            `AUTH_MASTER_KEY: signing key ${row.kid} does not decrypt under master key ${id}`,
+          );
         }
       }
     }

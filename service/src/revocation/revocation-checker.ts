@@ -5,8 +5,10 @@
  * DependencyUnavailableError, never "not revoked".
  *
  * A "clear" answer is remembered for at most `recheckMs` (default 250 ms) so that a token
- * presented on every call costs no round trip, while a revocation made on any worker still takes
- * effect everywhere well within one second. Ids found revoked are remembered until they expire.
+ * presented on every call costs no round trip. That memory is used only while this worker hears
+ * revocations as they happen (Redis pub/sub, see `revocationEvents`): every revocation clears it
+ * on every worker, so a revoked token is refused everywhere at once, and within `recheckMs` even
+ * if a message were lost. Ids found revoked are remembered.
  */
 import { DependencyUnavailableError } from '../errors.js';
 import { LruCache } from '../lru.js';
@@ -16,6 +18,8 @@ export interface FilterPort {
   check(ids: readonly string[]): Promise<FilterAnswer>;
   add(entries: readonly RevokedEntry[]): Promise<void>;
   rebuild(source: () => AsyncIterable<RevokedEntry[]>): Promise<boolean>;
+  /** Tells every listening worker that these ids were revoked. */
+  announce(ids: readonly string[]): Promise<void>;
 }
 
 export interface RecordPort {
@@ -48,6 +52,10 @@ export class RevocationChecker {
   /** Set while the filter may lack revocations (Redis was unreachable); Postgres answers meanwhile. */
   #suspectSince: number | undefined;
   #rebuilding: Promise<void> | undefined;
+  /** Whether revocations made elsewhere reach this worker as they happen. */
+  #listening = false;
+  /** Bumped by every revocation heard; a "clear" read that straddles one is not remembered. */
+  #epoch = 0;
 
   constructor(filter: FilterPort, record: RecordPort, options: RevocationCheckerOptions) {
     this.#filter = filter;
@@ -61,6 +69,23 @@ export class RevocationChecker {
     return this.#suspectSince === undefined;
   }
 
+  /**
+   * Says whether this worker currently hears other workers' revocations; remembered "clear"
+   * answers are used only while it does.
+   */
+  setListening(listening: boolean): void {
+    this.#listening = listening;
+    this.#epoch++;
+    if (!listening) this.#clearUntil.clear();
+  }
+
+  /** A revocation made by another worker or replica: forget any "clear" answer. */
+  revokedElsewhere(ids: readonly string[]): void {
+    for (const id of ids) this.#revoked.set(id, true);
+    this.#epoch++;
+    this.#clearUntil.clear();
+  }
+
   /** Marks the filter as possibly stale, e.g. when the Redis connection drops. */
   markSuspect(): void {
     this.#suspectSince ??= this.#now();
@@ -71,10 +96,13 @@ export class RevocationChecker {
     for (const id of ids) if (this.#revoked.get(id)) return true;
     const key = ids[ids.length - 1] ?? '';
     const now = this.#now();
-    const until = this.#clearUntil.get(key);
-    if (until !== undefined && until > now) return false;
+    if (this.#listening) {
+      const until = this.#clearUntil.get(key);
+      if (until !== undefined && until > now) return false;
+    }
 
     if (this.#suspectSince === undefined) {
+      const epoch = this.#epoch;
       let answer: FilterAnswer;
       try {
         answer = await this.#filter.check(ids);
@@ -84,7 +112,9 @@ export class RevocationChecker {
         return this.#fromRecord(ids);
       }
       if (answer === 'clear') {
-        if (this.#opts.recheckMs > 0) this.#clearUntil.set(key, now + this.#opts.recheckMs);
+        if (this.#listening && this.#opts.recheckMs > 0 && epoch === this.#epoch) {
+          this.#clearUntil.set(key, now + this.#opts.recheckMs);
+        }
         return false;
       }
       if (answer === 'unready') {
@@ -111,12 +141,17 @@ export class RevocationChecker {
     return revoked.length > 0;
   }
 
-  /** Call after recording a revocation in Postgres: updates the filter and this worker's memory. */
+  /**
+   * Call after recording a revocation in Postgres: updates the filter, this worker's memory, and
+   * tells the other workers.
+   */
   async revoked(entries: readonly RevokedEntry[]): Promise<void> {
     for (const e of entries) this.#revoked.set(e.jti, true);
+    this.#epoch++;
     this.#clearUntil.clear();
     try {
       await this.#filter.add(entries);
+      await this.#filter.announce(entries.map((e) => e.jti));
     } catch (error) {
       // Postgres holds the revocation; the filter catches up on the next resync.
       this.markSuspect();
@@ -150,7 +185,10 @@ export class RevocationChecker {
     const since = Math.floor(((suspect ?? this.#now()) - windowMs) / 1000);
     const entries = await this.#record.revokedSince(since);
     for (const e of entries) this.#revoked.set(e.jti, true);
-    if (entries.length > 0) this.#clearUntil.clear();
+    if (entries.length > 0) {
+      this.#epoch++;
+      this.#clearUntil.clear();
+    }
     await this.#filter.add(entries);
     if (suspect !== undefined && this.#suspectSince === suspect) {
       this.#suspectSince = undefined;

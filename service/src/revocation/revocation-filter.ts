@@ -44,7 +44,7 @@ export function bitOffsets(id: string, params: BloomParameters): number[] {
   const h1 = digest.readUInt32BE(0);
   const h2 = digest.readUInt32BE(4) | 1;
   const out: number[] = [];
-  for (let i = 0; i < params.hashes; i++) out.push((h1 + Math.imul(i, h2)) >>> 0) ;
+  for (let i = 0; i < params.hashes; i++) out.push((h1 + Math.imul(i, h2)) >>> 0);
   return out.map((h) => h % params.bits);
 }
 
@@ -82,7 +82,8 @@ export class RevocationFilter {
     const days = [...byDay.entries()];
     for (const [day, dayIds] of days) {
       const args: (string | number)[] = [];
-      for (const id of dayIds) for (const o of bitOffsets(id, this.#params)) args.push('GET', 'u1', o);
+      for (const id of dayIds)
+        for (const o of bitOffsets(id, this.#params)) args.push('GET', 'u1', o);
       pipeline.bitfield(this.#dayKey(day), ...(args as ['GET', string, number]));
     }
     const results = await pipeline.exec();
@@ -117,6 +118,16 @@ export class RevocationFilter {
     for (const [err] of results ?? []) if (err) throw err;
   }
 
+  /** The pub/sub channel on which revocations are announced. */
+  get channel(): string {
+    return `${this.#prefix}:announce`;
+  }
+
+  /** Publishes revoked ids to every worker listening (see `listenForRevocations`). */
+  async announce(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.#redis.publish(this.channel, ids.join(' '));
+  }
+
   /** Whether the ready marker is present. */
   async isReady(): Promise<boolean> {
     return (await this.#redis.exists(this.readyKey)) === 1;
@@ -141,8 +152,37 @@ export class RevocationFilter {
     } finally {
       // Release only our own lock.
       await this.#redis
-        .eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`, 1, lock, id)
+        .eval(
+          `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`,
+          1,
+          lock,
+          id,
+        )
         .catch(() => {});
     }
   }
+}
+
+/**
+ * Subscribes `subscriber` (a connection of its own, as pub/sub requires) to revocation
+ * announcements. `onListening(false)` is called whenever the subscription may have missed
+ * messages (connection lost), `onListening(true)` once it is back.
+ */
+export function listenForRevocations(
+  subscriber: Redis,
+  channel: string,
+  handlers: { onRevoked: (ids: string[]) => void; onListening: (listening: boolean) => void },
+): void {
+  subscriber.on('message', (ch: string, message: string) => {
+    if (ch === channel) handlers.onRevoked(message.split(' ').filter(Boolean));
+  });
+  subscriber.on('close', () => handlers.onListening(false));
+  const subscribe = () => {
+    subscriber.subscribe(channel).then(
+      () => handlers.onListening(true),
+      () => handlers.onListening(false),
+    );
+  };
+  subscriber.on('ready', subscribe);
+  if (subscriber.status === 'ready') subscribe();
 }

@@ -37,7 +37,9 @@ function toRecord(row: AppTokenRow): AppTokenRecord {
 export class AppTokenStore {
   readonly #sql: Sql;
   /** Lookups are remembered briefly; revocation is checked separately on every use. */
-  readonly #cache = new LruCache<string, { record: AppTokenRecord | undefined; until: number }>(20_000);
+  readonly #cache = new LruCache<string, { record: AppTokenRecord | undefined; until: number }>(
+    20_000,
+  );
 
   constructor(sql: Sql) {
     this.#sql = sql;
@@ -46,7 +48,14 @@ export class AppTokenStore {
   /** Creates an app token in the caller's transaction. */
   async create(
     tx: TransactionSql,
-    input: { customerId: string; ttlSeconds: number; subject?: string; scopes?: string[] | null; name?: string; createdBy: string },
+    input: {
+      customerId: string;
+      ttlSeconds: number;
+      subject?: string;
+      scopes?: string[] | null;
+      name?: string;
+      createdBy: string;
+    },
     nowSeconds: number,
   ): Promise<NewAppToken> {
     const token = generateAppToken();
@@ -86,7 +95,8 @@ export class AppTokenStore {
 
   /** Marks an app token revoked (the revocation record is written separately). */
   async markRevoked(id: string): Promise<void> {
-    await this.#sql`UPDATE auth.app_tokens SET revoked_at = now() WHERE id = ${id} AND revoked_at IS NULL`;
+    await this
+      .#sql`UPDATE auth.app_tokens SET revoked_at = now() WHERE id = ${id} AND revoked_at IS NULL`;
     this.#cache.clear();
   }
 }

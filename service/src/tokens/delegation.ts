@@ -72,7 +72,10 @@ function generatedActor(kind: 'agent' | 'subagent'): string {
 export function planChild(parent: Principal, request: MintRequest, ctx: MintContext): TokenClaims {
   const { kind } = request;
   if (!mayMint(parent.kind, kind)) {
-    throw new AuthError(ErrorCodes.delegationForbidden, `a ${parent.kind} token may not mint a ${kind} token`);
+    throw new AuthError(
+      ErrorCodes.delegationForbidden,
+      `a ${parent.kind} token may not mint a ${kind} token`,
+    );
   }
   const depth = kind === 'subagent' ? (parent.kind === 'subagent' ? parent.depth + 1 : 1) : 0;
   if (depth > MAX_SUBAGENT_DEPTH) {
@@ -91,7 +94,10 @@ export function planChild(parent: Principal, request: MintRequest, ctx: MintCont
     );
   }
   const kindTtl = ttlOf(kind, ctx.ttls);
-  if (request.ttlSeconds !== undefined && (!Number.isInteger(request.ttlSeconds) || request.ttlSeconds < 1)) {
+  if (
+    request.ttlSeconds !== undefined &&
+    (!Number.isInteger(request.ttlSeconds) || request.ttlSeconds < 1)
+  ) {
     throw new AuthError(ErrorCodes.invalidRequest, 'ttl_seconds must be a positive whole number');
   }
   const lifetime = Math.min(request.ttlSeconds ?? kindTtl, kindTtl);

@@ -64,7 +64,11 @@ export function decodeJws(token: string, maxBytes: number): DecodedJws {
   }
   if (header.alg !== 'ES256') throw invalid('only alg ES256 is accepted');
   if (typeof header.typ !== 'string') throw invalid('header has no typ');
-  if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > MAX_KID_LENGTH) {
+  if (
+    typeof header.kid !== 'string' ||
+    header.kid.length === 0 ||
+    header.kid.length > MAX_KID_LENGTH
+  ) {
     throw invalid('header has no valid kid');
   }
   if (s.length !== SIGNATURE_CHARS) throw invalid('signature is not 64 bytes');
@@ -81,7 +85,9 @@ export function decodeJws(token: string, maxBytes: number): DecodedJws {
 /** Signs a payload into a compact JWS. */
 export function encodeJws(header: JwsHeader, payload: object, privateKey: KeyObject): string {
   const input =
-    Buffer.from(JSON.stringify({ alg: header.alg, typ: header.typ, kid: header.kid })).toString('base64url') +
+    Buffer.from(JSON.stringify({ alg: header.alg, typ: header.typ, kid: header.kid })).toString(
+      'base64url',
+    ) +
     '.' +
     Buffer.from(JSON.stringify(payload)).toString('base64url');
   return `${input}.${signEs256(privateKey, input).toString('base64url')}`;

@@ -13,7 +13,12 @@ export function normalizeScopes(scopes: readonly string[]): string[] {
     throw new AuthError(ErrorCodes.invalidScope, `at most ${MAX_SCOPES} scopes may be requested`);
   }
   for (const s of scopes) {
-    if (typeof s !== 'string' || s.length === 0 || s.length > MAX_SCOPE_LENGTH || !SCOPE_TOKEN.test(s)) {
+    if (
+      typeof s !== 'string' ||
+      s.length === 0 ||
+      s.length > MAX_SCOPE_LENGTH ||
+      !SCOPE_TOKEN.test(s)
+    ) {
       throw new AuthError(
         ErrorCodes.invalidScope,
         `invalid scope ${JSON.stringify(s)}: scopes are 1–${MAX_SCOPE_LENGTH} printable ASCII characters without spaces, quotes or backslashes`,
@@ -29,7 +34,10 @@ export function parseScopeClaim(scope: string): string[] {
 }
 
 /** The scopes in `requested` that `granted` does not hold; `granted === null` holds every scope. */
-export function scopesBeyond(requested: readonly string[], granted: readonly string[] | null): string[] {
+export function scopesBeyond(
+  requested: readonly string[],
+  granted: readonly string[] | null,
+): string[] {
   if (granted === null) return [];
   const held = new Set(granted);
   return requested.filter((s) => !held.has(s));

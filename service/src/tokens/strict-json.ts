@@ -17,7 +17,11 @@ const MAX_DEPTH = 16;
 export function parseStrictJsonObject(text: string): Record<string, unknown> {
   let i = 0;
   const ws = () => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+    while (
+      i < text.length &&
+      (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')
+    )
+      i++;
   };
   const fail = (what: string): never => {
     throw new StrictJsonError(`${what} at offset ${i}`);
@@ -95,7 +99,9 @@ export function parseStrictJsonObject(text: string): Record<string, unknown> {
       }
     }
     if (c === '"') return str();
-    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 64));
+    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(
+      text.slice(i, i + 64),
+    );
     if (!m) return fail('unexpected character');
     i += m[0].length;
     return JSON.parse(m[0]) as unknown;

@@ -77,7 +77,11 @@ export class TokenService {
       now: this.#d.now(),
     });
     const key = await this.#d.keys.signingKey(parent.cid);
-    const token = encodeJws({ alg: 'ES256', typ: typOf(request.kind), kid: key.kid }, claims, key.privateKey);
+    const token = encodeJws(
+      { alg: 'ES256', typ: typOf(request.kind), kid: key.kid },
+      claims,
+      key.privateKey,
+    );
     await recordAudit(this.#d.sql, {
       customerId: parent.cid,
       actor: actorOf(parent),
@@ -100,7 +104,10 @@ export class TokenService {
    * the token itself, one of its ancestors, or an app token of the same customer.
    */
   async revoke(caller: Principal, token: string): Promise<RevokeResult> {
-    const target = await this.#d.verifier.inspect(token, { allowExpired: true, skipRevocation: true });
+    const target = await this.#d.verifier.inspect(token, {
+      allowExpired: true,
+      skipRevocation: true,
+    });
     const allowed =
       caller.jti === target.jti ||
       target.chain.includes(caller.jti) ||
@@ -136,7 +143,12 @@ export class TokenService {
   /** Creates an app token for a customer, and its signing key first if it has none. */
   async createAppToken(
     customerId: string,
-    input: { scopes?: string[] | undefined; subject?: string | undefined; name?: string | undefined; ttlSeconds?: number | undefined },
+    input: {
+      scopes?: string[] | undefined;
+      subject?: string | undefined;
+      name?: string | undefined;
+      ttlSeconds?: number | undefined;
+    },
     actor: string,
   ): Promise<AppTokenResult> {
     const result = await this.#createAppToken(customerId, input, actor, false);
@@ -147,13 +159,21 @@ export class TokenService {
    * Creates an app token only if the customer has no active one, deciding under the customer's
    * row lock so that concurrent callers (several bootstraps at once) create one token, not two.
    */
-  createAppTokenIfNoneActive(customerId: string, actor: string): Promise<AppTokenResult | undefined> {
+  createAppTokenIfNoneActive(
+    customerId: string,
+    actor: string,
+  ): Promise<AppTokenResult | undefined> {
     return this.#createAppToken(customerId, {}, actor, true);
   }
 
   async #createAppToken(
     customerId: string,
-    input: { scopes?: string[] | undefined; subject?: string | undefined; name?: string | undefined; ttlSeconds?: number | undefined },
+    input: {
+      scopes?: string[] | undefined;
+      subject?: string | undefined;
+      name?: string | undefined;
+      ttlSeconds?: number | undefined;
+    },
     actor: string,
     onlyIfNoneActive: boolean,
   ): Promise<AppTokenResult | undefined> {

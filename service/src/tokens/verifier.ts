@@ -84,7 +84,12 @@ function readActor(v: unknown, depth = 0): Actor {
 }
 
 /** Reads and type-checks a signed token's claims into a principal (no time or signature checks). */
-export function principalFromClaims(kind: JwtKind, kid: string, c: Record<string, unknown>, opts: VerifierOptions): Principal {
+export function principalFromClaims(
+  kind: JwtKind,
+  kid: string,
+  c: Record<string, unknown>,
+  opts: VerifierOptions,
+): Principal {
   if (c.iss !== opts.issuer) throw invalid('claim iss is not this issuer');
   if (c.aud !== opts.audience) throw invalid('claim aud is not this audience');
   if (typeof c.sub !== 'string' || c.sub.length === 0) throw invalid('claim sub is missing');
@@ -92,19 +97,27 @@ export function principalFromClaims(kind: JwtKind, kid: string, c: Record<string
   if (!isInt(c.exp)) throw invalid('claim exp is missing or not a whole number');
   if (c.nbf !== undefined && !isInt(c.nbf)) throw invalid('claim nbf is not a whole number');
   if (!isTokenId(c.jti)) throw invalid('claim jti is missing or malformed');
-  if (typeof c.cid !== 'string' || !UUID.test(c.cid)) throw invalid('claim cid is missing or malformed');
+  if (typeof c.cid !== 'string' || !UUID.test(c.cid))
+    throw invalid('claim cid is missing or malformed');
   if (typeof c.scope !== 'string') throw invalid('claim scope is missing');
   if (!isTokenId(c.parent_jti)) throw invalid('claim parent_jti is missing or malformed');
   const chain = c.chain;
-  if (!Array.isArray(chain) || chain.length === 0 || chain.length > MAX_CHAIN || !chain.every(isTokenId)) {
+  if (
+    !Array.isArray(chain) ||
+    chain.length === 0 ||
+    chain.length > MAX_CHAIN ||
+    !chain.every(isTokenId)
+  ) {
     throw invalid('claim chain is missing or malformed');
   }
-  if (chain[chain.length - 1] !== c.parent_jti) throw invalid('claim chain does not end with parent_jti');
+  if (chain[chain.length - 1] !== c.parent_jti)
+    throw invalid('claim chain does not end with parent_jti');
   let act: Actor | undefined;
   let depth = 0;
   if (kind === 'agent' || kind === 'subagent') act = readActor(c.act);
   if (kind === 'subagent') {
-    if (!isInt(c.depth) || c.depth < 1 || c.depth > MAX_SUBAGENT_DEPTH) throw invalid('claim depth is malformed');
+    if (!isInt(c.depth) || c.depth < 1 || c.depth > MAX_SUBAGENT_DEPTH)
+      throw invalid('claim depth is malformed');
     depth = c.depth;
   }
   const principal: Principal = {
@@ -164,13 +177,17 @@ export class TokenVerifier {
     const notBefore = principal.nbf ?? principal.iat;
     if (notBefore > now + skew) throw invalid('token is not valid yet');
     if (!options.skipRevocation && (await this.#stores.anyRevoked(lineage(principal)))) {
-      throw new AuthError(ErrorCodes.tokenRevoked, 'token or one of its ancestors has been revoked');
+      throw new AuthError(
+        ErrorCodes.tokenRevoked,
+        'token or one of its ancestors has been revoked',
+      );
     }
     return principal;
   }
 
   async #appToken(token: string): Promise<{ principal: Principal; revoked: boolean }> {
-    if (!hasValidAppTokenChecksum(token)) throw invalid('app token is malformed or its checksum is wrong');
+    if (!hasValidAppTokenChecksum(token))
+      throw invalid('app token is malformed or its checksum is wrong');
     const record = await this.#stores.appToken(hashAppToken(token));
     if (!record) throw invalid('unknown app token');
     const principal: Principal = {
@@ -198,8 +215,10 @@ export class TokenVerifier {
     // Claims are read before the signature is checked only to compare the customer; nothing is
     // trusted until the signature verifies.
     const principal = principalFromClaims(kind, key.kid, jws.payload, this.#opts);
-    if (key.customerId !== principal.cid) throw invalid("kid does not belong to the token's customer");
-    if (!verifyEs256(key.publicKey, jws.signingInput, jws.signature)) throw invalid('signature does not verify');
+    if (key.customerId !== principal.cid)
+      throw invalid("kid does not belong to the token's customer");
+    if (!verifyEs256(key.publicKey, jws.signingInput, jws.signature))
+      throw invalid('signature does not verify');
     this.#verified.set(token, principal);
     return principal;
   }

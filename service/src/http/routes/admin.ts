@@ -21,7 +21,15 @@ export interface AdminRoutesOptions {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const problems = { 400: Problem, 401: Problem, 404: Problem, 413: Problem, 415: Problem, 429: Problem, 503: Problem };
+const problems = {
+  400: Problem,
+  401: Problem,
+  404: Problem,
+  413: Problem,
+  415: Problem,
+  429: Problem,
+  503: Problem,
+};
 
 function customerId(request: FastifyRequest<{ Params: CustomerParams }>): string {
   const id = request.params.id;
@@ -30,18 +38,32 @@ function customerId(request: FastifyRequest<{ Params: CustomerParams }>): string
 }
 
 /** Operator endpoints, behind the AUTH_ADMIN_TOKEN shared secret. */
-export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, { core, auth, adminToken }) => {
+export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
+  app,
+  { core, auth, adminToken },
+) => {
   app.addHook('preHandler', async (request) => auth.admin(request, adminToken));
 
   app.post<{ Params: CustomerParams; Body: AppTokenBody }>(
     '/v1/customers/:id/app-tokens',
-    { schema: { params: CustomerParams, body: AppTokenBody, response: { 201: AppTokenResponse, ...problems } } },
+    {
+      schema: {
+        params: CustomerParams,
+        body: AppTokenBody,
+        response: { 201: AppTokenResponse, ...problems },
+      },
+    },
     async (request, reply) => {
       const id = customerId(request);
       const body = request.body ?? {};
       const created = await core.tokens.createAppToken(
         id,
-        { scopes: body.scopes, subject: body.subject, name: body.name, ttlSeconds: body.ttl_seconds },
+        {
+          scopes: body.scopes,
+          subject: body.subject,
+          name: body.name,
+          ttlSeconds: body.ttl_seconds,
+        },
         'admin',
       );
       reply.header('cache-control', 'no-store');
@@ -69,7 +91,13 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, {
 
   app.get<{ Params: CustomerParams; Querystring: AuditQuery }>(
     '/v1/customers/:id/audit-events',
-    { schema: { params: CustomerParams, querystring: AuditQuery, response: { 200: AuditResponse, ...problems } } },
+    {
+      schema: {
+        params: CustomerParams,
+        querystring: AuditQuery,
+        response: { 200: AuditResponse, ...problems },
+      },
+    },
     async (request) => {
       const events = await listAudit(core.sql, customerId(request), {
         ...(request.query.limit === undefined ? {} : { limit: request.query.limit }),

@@ -14,7 +14,11 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** Pings Redis, waiting for a connection that is being (re)established rather than failing at once. */
 async function pingRedis(core: AuthCore): Promise<string> {
   const { redis } = core;
-  if (redis.status === 'connecting' || redis.status === 'connect' || redis.status === 'reconnecting') {
+  if (
+    redis.status === 'connecting' ||
+    redis.status === 'connect' ||
+    redis.status === 'reconnecting'
+  ) {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         redis.off('ready', onReady);
@@ -49,7 +53,9 @@ export const healthRoutes: FastifyPluginAsync<{ core: AuthCore }> = async (app, 
       ]);
       const ok = pg === 'ok' && redis === 'ok';
       reply.header('cache-control', 'no-store');
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', postgres: pg, redis });
+      return reply
+        .code(ok ? 200 : 503)
+        .send({ status: ok ? 'ok' : 'unavailable', postgres: pg, redis });
     },
   );
 };

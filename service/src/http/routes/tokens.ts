@@ -4,7 +4,14 @@ import { AuthError, ErrorCodes } from '../../errors.js';
 import type { Principal } from '../../tokens/principal.js';
 import type { Authenticator } from '../authenticate.js';
 import type { RateLimiter } from '../rate-limiter.js';
-import { MintBody, MintResponse, Problem, RevokeResponse, TokenBody, VerifyResponse } from '../schemas.js';
+import {
+  MintBody,
+  MintResponse,
+  Problem,
+  RevokeResponse,
+  TokenBody,
+  VerifyResponse,
+} from '../schemas.js';
 
 export interface TokenRoutesOptions {
   core: AuthCore;
@@ -12,7 +19,15 @@ export interface TokenRoutesOptions {
   limiter: RateLimiter;
 }
 
-const problems = { 400: Problem, 401: Problem, 403: Problem, 413: Problem, 415: Problem, 429: Problem, 503: Problem };
+const problems = {
+  400: Problem,
+  401: Problem,
+  403: Problem,
+  413: Problem,
+  415: Problem,
+  429: Problem,
+  503: Problem,
+};
 
 /** The introspection view of a principal (RFC 7662 style, plus our own claims). */
 function introspection(p: Principal, core: AuthCore) {
@@ -36,7 +51,10 @@ function introspection(p: Principal, core: AuthCore) {
   };
 }
 
-export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, { core, auth, limiter }) => {
+export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (
+  app,
+  { core, auth, limiter },
+) => {
   app.post<{ Body: MintBody }>(
     '/v1/tokens',
     { schema: { body: MintBody, response: { 201: MintResponse, ...problems } } },
@@ -45,7 +63,10 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, {
       const limit = await limiter.hit('mint', parent.cid, core.config.mintRateLimitPerMinute);
       if (!limit.allowed) {
         reply.header('retry-after', String(limit.resetSeconds));
-        throw new AuthError(ErrorCodes.rateLimited, `minting limit reached for this customer; retry in ${limit.resetSeconds} s`);
+        throw new AuthError(
+          ErrorCodes.rateLimited,
+          `minting limit reached for this customer; retry in ${limit.resetSeconds} s`,
+        );
       }
       const body = request.body;
       const minted = await core.tokens.mint(parent, {
@@ -95,7 +116,10 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (app, {
       try {
         result = await core.tokens.revoke(caller, request.body.token);
       } catch (error) {
-        if (error instanceof AuthError && (error.code === ErrorCodes.invalidToken || error.code === ErrorCodes.tokenRevoked)) {
+        if (
+          error instanceof AuthError &&
+          (error.code === ErrorCodes.invalidToken || error.code === ErrorCodes.tokenRevoked)
+        ) {
           throw new AuthError(ErrorCodes.invalidRequest, `token: ${error.message}`);
         }
         throw error;
