@@ -1,0 +1,60 @@
+/**
+ * Every process the benchmark starts goes through here, in a process group of its own, so that
+ * cleanup can stop exactly those groups (by id) on success, on failure and on Ctrl-C.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const running = new Set<ChildProcess>();
+
+function alive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // the group has gone
+  }
+}
+
+/** Starts `command` as the leader of a new process group and remembers it for cleanup. */
+export function start(command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+  const child = spawn(command, args, { ...options, detached: true });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+/** Waits for the child to exit. */
+export function exited(child: ChildProcess): Promise<void> {
+  if (!alive(child)) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** SIGTERM to the child's group, SIGKILL after `graceMs` if it is still there. */
+export async function stop(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (alive(child)) {
+    signalGroup(child, 'SIGTERM');
+    const done = await Promise.race([exited(child).then(() => true), sleep(graceMs, false)]);
+    if (!done) {
+      signalGroup(child, 'SIGKILL');
+      await exited(child);
+    }
+  }
+  // Stray grandchildren (a worker that outlived its primary) share the group.
+  signalGroup(child, 'SIGKILL');
+  running.delete(child);
+}
+
+/** Stops every child still running. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((c) => stop(c, 5000)));
+}
+
+/** Last resort on process exit: SIGKILL to every group we started. Synchronous. */
+export function killAllNow(): void {
+  for (const child of running) signalGroup(child, 'SIGKILL');
+}

@@ -1,0 +1,151 @@
+/**
+ * Turns a run's measurements into the printed table, the ratios and the goal verdicts.
+ */
+import type { Measured } from './measure.js';
+import type { PropagationResult } from './propagation.js';
+import { fmtInt, fmtMb, fmtMs, table } from './stats.js';
+
+export interface CryptoCeiling {
+  signPerSecond: number;
+  verifyPerSecond: number;
+  inputBytes: number;
+}
+
+export interface Goal {
+  goal: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface Figures {
+  crypto: CryptoCeiling;
+  floor: Measured;
+  httpCeiling: Measured;
+  cold?: Measured;
+  repeated?: Measured;
+  revoked?: Measured;
+  mint?: Measured;
+  propagation?: PropagationResult;
+  /** VmHWM of each service worker at the end of the run. */
+  serviceWorkerPeakRssBytes: number[];
+}
+
+function cpu(m: Measured): string {
+  const c = m.cpuPercent;
+  const workers = Object.entries(c)
+    .filter(([k]) => k.startsWith('worker'))
+    .reduce((s, [, v]) => s + v, 0);
+  const parts = [`srv ${workers}`, `gen ${c.generator ?? 0}`];
+  if (c.postgres !== undefined) parts.push(`pg ${c.postgres}`, `redis ${c.redis ?? 0}`);
+  const ours = Object.entries(c)
+    .filter(([k]) => k !== 'machine')
+    .reduce((s, [, v]) => s + v, 0);
+  parts.push(`others ${Math.max(0, (c.machine ?? 0) - ours)}`);
+  return parts.join(' / ');
+}
+
+function row(name: string, m: Measured): string[] {
+  return [
+    name,
+    fmtInt(m.rps),
+    fmtMs(m.latencyMs.p50),
+    fmtMs(m.latencyMs.p99),
+    String(m.errors.total),
+    m.peakRssPerWorkerBytes.map(fmtMb).join(' / '),
+    cpu(m),
+  ];
+}
+
+export function render(f: Figures, connections: number): string {
+  const rows: string[][] = [
+    ['crypto ceiling: sign (1 core)', fmtInt(f.crypto.signPerSecond), '', '', '', '', ''],
+    ['crypto ceiling: verify (1 core)', fmtInt(f.crypto.verifyPerSecond), '', '', '', '', ''],
+    row('floor (bare Fastify, constant)', f.floor),
+    row('HTTP ceiling (bare Fastify + 1 verify)', f.httpCeiling),
+  ];
+  if (f.cold) rows.push(row('1 verify, cold (distinct tokens)', f.cold));
+  if (f.repeated) rows.push(row('2 verify, repeated (8 tokens)', f.repeated));
+  if (f.revoked) rows.push(row('3 verify, 1/10 revoked (distinct)', f.revoked));
+  if (f.mint) rows.push(row('4 mint agent from bearer', f.mint));
+  const p = f.propagation;
+  if (p) {
+    rows.push([
+      '5 revoke -> rejected, other worker',
+      fmtInt(p.rps),
+      fmtMs(p.otherWorkerMs.p50),
+      fmtMs(p.otherWorkerMs.p99),
+      String(p.errors + p.timedOut),
+      '',
+      `${p.trials} trials, max ${fmtMs(p.otherWorkerMs.max)} ms`,
+    ]);
+  }
+  const header = [
+    `scenario (${connections} connections)`,
+    'per second',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'peak RSS/worker MB',
+    'CPU, % of one core: server / generator / pg / redis / rest of machine',
+  ];
+  return table(header, rows);
+}
+
+export function ratios(f: Figures): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (f.cold) out['cold verify / HTTP ceiling'] = f.cold.rps / f.httpCeiling.rps;
+  if (f.repeated) out['repeated verify / floor'] = f.repeated.rps / f.floor.rps;
+  if (f.mint) out['mint / crypto signing rate'] = f.mint.rps / f.crypto.signPerSecond;
+  out['HTTP ceiling / floor'] = f.httpCeiling.rps / f.floor.rps;
+  return out;
+}
+
+export function goals(f: Figures): Goal[] {
+  const out: Goal[] = [];
+  const r = ratios(f);
+  const ratio = (name: string, min: number) => {
+    const v = r[name];
+    if (v !== undefined)
+      out.push({ goal: `${name} >= ${min}`, measured: v.toFixed(2), met: v >= min });
+  };
+  ratio('cold verify / HTTP ceiling', 0.7);
+  ratio('repeated verify / floor', 0.5);
+  if (f.mint) {
+    out.push({
+      goal: 'mint >= 3,000/s',
+      measured: `${fmtInt(f.mint.rps)}/s`,
+      met: f.mint.rps >= 3000,
+    });
+  }
+  for (const [name, m] of [
+    ['cold', f.cold],
+    ['repeated', f.repeated],
+    ['revoked', f.revoked],
+  ] as const) {
+    if (m) {
+      out.push({
+        goal: `verify p99 < 10 ms (${name})`,
+        measured: `${fmtMs(m.latencyMs.p99)} ms`,
+        met: m.latencyMs.p99 < 10,
+      });
+    }
+  }
+  if (f.propagation) {
+    const max = f.propagation.otherWorkerMs.max;
+    out.push({
+      goal: 'revoke -> rejected < 100 ms across workers (max of trials)',
+      measured: `${fmtMs(max)} ms`,
+      met: max < 100 && f.propagation.timedOut === 0 && f.propagation.otherWorkerMs.samples > 0,
+    });
+  }
+  const all = [f.cold, f.repeated, f.revoked, f.mint].filter((m): m is Measured => m !== undefined);
+  const errors = all.reduce((s, m) => s + m.errors.total, 0) + (f.propagation?.errors ?? 0);
+  out.push({ goal: 'no errors', measured: String(errors), met: errors === 0 });
+  const peak = Math.max(0, ...f.serviceWorkerPeakRssBytes);
+  out.push({
+    goal: 'RSS per worker < 200 MB (VmHWM)',
+    measured: `${fmtMb(peak)} MB`,
+    met: peak < 200 * 1024 * 1024,
+  });
+  return out;
+}

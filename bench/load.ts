@@ -1,0 +1,134 @@
+/**
+ * The load generator, in a process of its own so that its CPU is counted apart from the servers':
+ * autocannon over loopback, a warm-up then the measured run, every response checked.
+ *
+ * Usage: node load.js <spec.json>. Prints `{"event":"measure-start"}` when the measured run
+ * begins and `{"event":"result",…}` at the end, one JSON object per line on stdout.
+ */
+import { readFileSync } from 'node:fs';
+import autocannon, { type Request, type Result } from 'autocannon';
+import { Samples, type LatencySummary } from './lib/stats.js';
+
+export interface LoadSpec {
+  url: string;
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  /** JSON file holding a string[] of request bodies, sent in turn across all connections. */
+  bodiesFile: string;
+  connections: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+  expectStatus: number;
+  /** For verify: whether the answer must be `active: true` (or false for every `inactiveEvery`-th body). */
+  expectActive?: boolean;
+  inactiveEvery?: number;
+}
+
+export interface LoadResult {
+  event: 'result';
+  requests: number;
+  seconds: number;
+  rps: number;
+  latencyMs: LatencySummary;
+  errors: {
+    socket: number;
+    timeouts: number;
+    wrongStatus: number;
+    wrongAnswer: number;
+    total: number;
+  };
+  statusCodes: Record<string, number>;
+  /** Bodies sent in warm-up plus measured run, and how many distinct bodies there were. */
+  bodiesSent: number;
+  distinctBodies: number;
+  generatorCpuSeconds: number;
+}
+
+const spec = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as LoadSpec;
+const bodies = JSON.parse(readFileSync(spec.bodiesFile, 'utf8')) as string[];
+if (bodies.length === 0) throw new Error('no request bodies');
+
+let next = 0;
+let wrongStatus = 0;
+let wrongAnswer = 0;
+let measuring = false;
+
+const request: Request = {
+  method: spec.method,
+  path: spec.path,
+  headers: { 'content-type': 'application/json', ...spec.headers },
+  body: bodies[0],
+  setupRequest(req, context) {
+    const i = next++;
+    context.i = i;
+    return { ...req, body: bodies[i % bodies.length] };
+  },
+  onResponse(status, body, context) {
+    if (!measuring) return;
+    if (status !== spec.expectStatus) {
+      wrongStatus++;
+      return;
+    }
+    if (spec.expectActive === undefined) return;
+    const i = Number(context.i);
+    const every = spec.inactiveEvery;
+    const wantActive =
+      every !== undefined && (i % bodies.length) % every === 0 ? false : spec.expectActive;
+    const active = body.startsWith('{"active":true');
+    if (active !== wantActive) wrongAnswer++;
+  },
+};
+
+function run(seconds: number, latencies?: Samples): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: spec.url,
+        connections: spec.connections,
+        pipelining: 1,
+        duration: seconds,
+        timeout: 10,
+        requests: [request],
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
+    if (latencies) {
+      instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) =>
+        latencies.push(ms),
+      );
+    }
+    process.once('SIGTERM', () => instance.stop());
+  });
+}
+
+if (spec.warmupSeconds > 0) await run(spec.warmupSeconds);
+const latencies = new Samples();
+measuring = true;
+process.stdout.write(JSON.stringify({ event: 'measure-start' }) + '\n');
+const cpu0 = process.cpuUsage();
+const result = await run(spec.durationSeconds, latencies);
+const cpu = process.cpuUsage(cpu0);
+const statusCodes: Record<string, number> = {};
+for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCodes[code] = count;
+const requests = latencies.length;
+const out: LoadResult = {
+  event: 'result',
+  requests,
+  seconds: result.duration,
+  rps: requests / result.duration,
+  latencyMs: latencies.summary(),
+  errors: {
+    socket: result.errors - result.timeouts,
+    timeouts: result.timeouts,
+    wrongStatus,
+    wrongAnswer,
+    total: result.errors + wrongStatus + wrongAnswer,
+  },
+  statusCodes,
+  bodiesSent: next,
+  distinctBodies: bodies.length,
+  generatorCpuSeconds: (cpu.user + cpu.system) / 1e6,
+};
+process.stdout.write(JSON.stringify(out) + '\n');
+process.exit(0);
