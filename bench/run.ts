@@ -2,11 +2,13 @@
  * `npm run bench`: the auth service against this machine's own limits, measured side by side in
  * one run. See bench/README.md for what each line means and how to read it.
  *
- * Environment (all optional): BENCH_DURATION (measured seconds per scenario, default 8),
- * BENCH_WARMUP (seconds, default 2), BENCH_CONNECTIONS (default 64), BENCH_ONLY (comma list of
+ * Environment (all optional): BENCH_DURATION (measured seconds per scenario and round, default 5),
+ * BENCH_WARMUP (seconds, default 1), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 64), BENCH_ONLY (comma list of
  * cold,repeated,revoked,mint,propagation), BENCH_CPU_PROF (a folder: profile the service's
- * processes with --cpu-prof into it).
+ * processes with --cpu-prof into it), BENCH_SERVICE_LOG_LEVEL (diagnostic: the
+ * service's AUTH_LOG_LEVEL, to measure what request logging costs).
  */
+import type { ChildProcess } from 'node:child_process';
 import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,13 +32,16 @@ import { tokenFactory } from './lib/token-pool.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORKERS = 2;
-const duration = Number(process.env.BENCH_DURATION ?? 8);
-const warmup = Number(process.env.BENCH_WARMUP ?? 2);
+const duration = Number(process.env.BENCH_DURATION ?? 5);
+const warmup = Number(process.env.BENCH_WARMUP ?? 1);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const only = new Set(
   (process.env.BENCH_ONLY ?? 'cold,repeated,revoked,mint,propagation').split(','),
 );
 const profileDir = process.env.BENCH_CPU_PROF;
+/** Diagnostic only: the service's AUTH_LOG_LEVEL (default: the service's own default, info). */
+const serviceLogLevel = process.env.BENCH_SERVICE_LOG_LEVEL;
 
 const servers: ManagedServer[] = [];
 const tmp = mkdtempSync(join(tmpdir(), 'quint-bench-'));
@@ -87,27 +92,39 @@ async function runNode(out: string, script: string, args: string[]): Promise<str
   return text;
 }
 
-/** Starts a bare baseline server, runs `fn` against it, stops it. */
-async function withBaseline<T>(
+interface Baseline {
+  url: string;
+  watched: Watched;
+  child: ChildProcess;
+}
+
+/** Starts a bare baseline server and waits until every worker listens. */
+async function startBaseline(
   out: string,
   mode: 'floor' | 'verify',
   extra: string[],
-  fn: (url: string, watched: Watched) => Promise<T>,
-): Promise<T> {
+): Promise<Baseline> {
   const port = await freePort();
   const child = start(
     process.execPath,
     [join(out, 'bench', 'baseline-server.js'), mode, String(port), String(WORKERS), ...extra],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  try {
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    for await (const line of lines) if (line === 'ready') break;
-    const workers = childrenOf(child.pid ?? 0);
-    return await fn(`http://127.0.0.1:${port}`, { workers, others: {} });
-  } finally {
-    await stop(child);
-  }
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) if (line === 'ready') break;
+  const workers = childrenOf(child.pid ?? 0);
+  return { url: `http://127.0.0.1:${port}`, watched: { workers, others: {} }, child };
+}
+
+/** The round whose requests per second is the median of all rounds. */
+function medianRound(rounds: Measured[]): Measured {
+  const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as Measured;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN;
 }
 
 async function countLogErrors(file: string): Promise<number> {
@@ -140,6 +157,7 @@ async function main(): Promise<void> {
     out,
     workers: WORKERS,
     logDir: tmp,
+    ...(serviceLogLevel ? { env: { AUTH_LOG_LEVEL: serviceLogLevel } } : {}),
     ...(profileDir ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`] } : {}),
   });
   const creds = await createCredentials(service, backends.databaseUrl);
@@ -175,98 +193,134 @@ async function main(): Promise<void> {
       await runNode(out, 'crypto-ceiling.js', ['3', sample.slice(0, sample.lastIndexOf('.'))]),
     ) as CryptoCeiling;
 
-    progress('floor: bare Fastify, constant answer');
-    const floor = await withBaseline(out, 'floor', [], (url, watched) =>
-      measureLoad(
-        out,
-        tmp,
-        'floor',
-        { ...verifySpec, url, path: '/floor' },
-        repeatedTokens.map(body),
-        watched,
-      ),
-    );
-    progress(`  ${Math.round(floor.rps)}/s`);
-
-    progress('HTTP ceiling: bare Fastify, one raw ES256 verify per request');
     const jwk = await factory.publicJwk();
     const ceilingPool = (await factory.agents(10_000)).map(body);
-    const httpCeiling = await withBaseline(out, 'verify', [jwk.x, jwk.y], (url, watched) =>
-      measureLoad(
-        out,
-        tmp,
-        'http-ceiling',
-        { ...verifySpec, url, path: '/verify' },
-        ceilingPool,
-        watched,
-      ),
-    );
-    progress(`  ${Math.round(httpCeiling.rps)}/s`);
-
-    // Enough distinct tokens that none is sent twice, even if the service matched the ceiling.
-    const poolSize = Math.max(20_000, Math.ceil(httpCeiling.rps * 1.3 * (warmup + duration)));
-    const figures: Figures = { crypto, floor, httpCeiling, serviceWorkerPeakRssBytes: [] };
+    const floorServer = await startBaseline(out, 'floor', []);
+    const ceilingServer = await startBaseline(out, 'verify', [jwk.x, jwk.y]);
     const notes: string[] = [];
-    const checkCold = (name: string, m: Measured) => {
-      if (m.bodiesSent > m.distinctBodies) {
+    const perRound: Record<string, Measured[]> = {};
+    const keep = (name: string, m: Measured) => {
+      (perRound[name] ??= []).push(m);
+      progress(
+        `  ${name}: ${Math.round(m.rps)}/s, p99 ${m.latencyMs.p99.toFixed(1)} ms, errors ${m.errors.total}`,
+      );
+      if (m.bodiesSent > m.distinctBodies && (name === 'cold' || name === 'revoked')) {
         notes.push(
           `${name}: the pool of ${m.distinctBodies} tokens wrapped (${m.bodiesSent} sent); some verifies were not cold`,
         );
       }
     };
-
-    if (only.has('cold')) {
-      progress(`service 1: verify, ${poolSize} distinct tokens`);
-      const pool = (await factory.agents(poolSize)).map(body);
-      figures.cold = await measureLoad(out, tmp, 'cold', verifySpec, pool, serviceWatched);
-      checkCold('cold', figures.cold);
-      progress(`  ${Math.round(figures.cold.rps)}/s`);
-    }
-    if (only.has('repeated')) {
-      progress('service 2: verify, the same 8 tokens repeated');
-      figures.repeated = await measureLoad(
+    // Every scenario once per round, the rounds one after the other, so that each comparison is
+    // between figures taken minutes apart at most and a burst of other work on the machine
+    // shows up as one odd round rather than as a wrong ratio.
+    for (let round = 1; round <= rounds; round++) {
+      progress(`round ${round} of ${rounds}`);
+      keep(
+        'floor',
+        await measureLoad(
+          out,
+          tmp,
+          'floor',
+          { ...verifySpec, url: floorServer.url, path: '/floor' },
+          repeatedTokens.map(body),
+          floorServer.watched,
+        ),
+      );
+      const ceiling = await measureLoad(
         out,
         tmp,
-        'repeated',
-        verifySpec,
-        repeatedTokens.map(body),
-        serviceWatched,
+        'httpCeiling',
+        { ...verifySpec, url: ceilingServer.url, path: '/verify' },
+        ceilingPool,
+        ceilingServer.watched,
       );
-      progress(`  ${Math.round(figures.repeated.rps)}/s`);
+      keep('httpCeiling', ceiling);
+      // Enough distinct tokens that none is sent twice, even if the service matched the ceiling.
+      const poolSize = Math.ceil(Math.max(ceiling.rps, 4000) * 1.5 * (warmup + duration));
+      if (only.has('cold')) {
+        const pool = (await factory.agents(poolSize)).map(body);
+        keep('cold', await measureLoad(out, tmp, 'cold', verifySpec, pool, serviceWatched));
+      }
+      if (only.has('repeated')) {
+        keep(
+          'repeated',
+          await measureLoad(
+            out,
+            tmp,
+            'repeated',
+            verifySpec,
+            repeatedTokens.map(body),
+            serviceWatched,
+          ),
+        );
+      }
+      if (only.has('revoked')) {
+        const tokens = await factory.agents(poolSize);
+        await factory.revoke(tokens.filter((_, i) => i % 10 === 0));
+        keep(
+          'revoked',
+          await measureLoad(
+            out,
+            tmp,
+            'revoked',
+            { ...verifySpec, inactiveEvery: 10 },
+            tokens.map(body),
+            serviceWatched,
+          ),
+        );
+      }
+      if (only.has('mint')) {
+        keep(
+          'mint',
+          await measureLoad(
+            out,
+            tmp,
+            'mint',
+            {
+              ...verifySpec,
+              path: '/v1/tokens',
+              headers: { authorization: `Bearer ${creds.bearer}` },
+              expectStatus: 201,
+              expectActive: undefined,
+            },
+            [JSON.stringify({ kind: 'agent' })],
+            serviceWatched,
+          ),
+        );
+      }
     }
-    if (only.has('revoked')) {
-      progress(`service 3: verify, ${poolSize} distinct tokens, every tenth revoked`);
-      const tokens = await factory.agents(poolSize);
-      await factory.revoke(tokens.filter((_, i) => i % 10 === 0));
-      figures.revoked = await measureLoad(
-        out,
-        tmp,
-        'revoked',
-        { ...verifySpec, inactiveEvery: 10 },
-        tokens.map(body),
-        serviceWatched,
-      );
-      checkCold('revoked', figures.revoked);
-      progress(`  ${Math.round(figures.revoked.rps)}/s`);
+    await stop(floorServer.child);
+    await stop(ceilingServer.child);
+    const pick = (name: string) => (perRound[name] ? medianRound(perRound[name]) : undefined);
+    const figures: Figures = {
+      crypto,
+      floor: pick('floor') as Measured,
+      httpCeiling: pick('httpCeiling') as Measured,
+      serviceWorkerPeakRssBytes: [],
+    };
+    for (const name of ['cold', 'repeated', 'revoked', 'mint'] as const) {
+      const m = pick(name);
+      if (m) figures[name] = m;
     }
-    if (only.has('mint')) {
-      progress('service 4: mint agent tokens from a bearer token');
-      figures.mint = await measureLoad(
-        out,
-        tmp,
-        'mint',
-        {
-          ...verifySpec,
-          path: '/v1/tokens',
-          headers: { authorization: `Bearer ${creds.bearer}` },
-          expectStatus: 201,
-          expectActive: undefined,
-        },
-        [JSON.stringify({ kind: 'agent' })],
-        serviceWatched,
-      );
-      progress(`  ${Math.round(figures.mint.rps)}/s`);
+    // Ratios of figures measured in the same round, then the median over rounds.
+    const roundRatios: Record<string, number[]> = {};
+    for (let i = 0; i < rounds; i++) {
+      const at = (name: string) => perRound[name]?.[i];
+      const one: Figures = {
+        crypto,
+        floor: at('floor') as Measured,
+        httpCeiling: at('httpCeiling') as Measured,
+        serviceWorkerPeakRssBytes: [],
+      };
+      for (const name of ['cold', 'repeated', 'revoked', 'mint'] as const) {
+        const m = at(name);
+        if (m) one[name] = m;
+      }
+      for (const [k, v] of Object.entries(ratios(one))) (roundRatios[k] ??= []).push(v);
     }
+    const medianRatios = Object.fromEntries(
+      Object.entries(roundRatios).map(([k, v]) => [k, median(v)]),
+    );
     if (only.has('propagation')) {
       progress('service 5: revoke, then verify on the other worker');
       figures.propagation = await measurePropagation({
@@ -284,7 +338,7 @@ async function main(): Promise<void> {
     const serviceLogErrors = await countLogErrors(service.logFile);
     if (serviceLogErrors > 0) notes.push(`the service logged ${serviceLogErrors} error lines`);
 
-    const verdicts = goals(figures);
+    const verdicts = goals(figures, medianRatios);
     const result = {
       at: new Date().toISOString(),
       machine: { ...host, node: process.version, loadAverageAtStart: loadavg() },
@@ -293,11 +347,15 @@ async function main(): Promise<void> {
         connections,
         warmupSeconds: warmup,
         durationSeconds: duration,
+        rounds,
         raisedRateLimits: RAISED_RATE_LIMITS,
         generator: 'autocannon (separate process, pipelining 1)',
+        serviceLogLevel: serviceLogLevel ?? 'default (info)',
       },
       figures,
-      ratios: ratios(figures),
+      ratios: medianRatios,
+      ratiosPerRound: roundRatios,
+      rounds: perRound,
       goals: verdicts,
       notes,
     };
@@ -314,7 +372,7 @@ async function main(): Promise<void> {
       '',
       render(figures, connections),
       '',
-      'ratios:',
+      `ratios (median over ${rounds} rounds of the ratio within each round; table rows are each scenario's median round):`,
       ...Object.entries(result.ratios).map(([k, v]) => `  ${k}: ${v.toFixed(2)}`),
       '',
       'goals:',
