@@ -100,9 +100,9 @@ export function ratios(f: Figures): Record<string, number> {
   return out;
 }
 
-export function goals(f: Figures): Goal[] {
+/** Verdicts; `r` are the ratios to judge by (by default those of `f` itself). */
+export function goals(f: Figures, r: Record<string, number> = ratios(f)): Goal[] {
   const out: Goal[] = [];
-  const r = ratios(f);
   const ratio = (name: string, min: number) => {
     const v = r[name];
     if (v !== undefined)
