@@ -13,12 +13,20 @@ export interface DatabaseOptions {
   applicationName?: string;
 }
 
+/** Delay before a closed connection is opened again (seconds). */
+export const RECONNECT_BACKOFF_SECONDS = 0.1;
+
 export function createSql(url: string, options: DatabaseOptions = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeout ?? 3,
     idle_timeout: 60,
     max_lifetime: 60 * 30,
+    // postgres.js waits before reconnecting for a backoff that grows with every failed attempt
+    // (up to 20 s), and a query that arrives meanwhile waits with it: during an outage requests
+    // would hang instead of failing with a 503, and recovery would lag. A short, flat delay keeps
+    // each query bounded by connect_timeout; a refused connection costs one failed connect.
+    backoff: () => RECONNECT_BACKOFF_SECONDS,
     onnotice: () => {},
     connection: {
       application_name: options.applicationName ?? 'quint-auth',
