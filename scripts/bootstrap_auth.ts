@@ -10,7 +10,9 @@ import { createRedis } from '../service/src/redis.js';
 import { progress, run } from './cli.js';
 
 function writeLine(line: string): Promise<void> {
-  return new Promise((resolve, reject) => process.stdout.write(line, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    process.stdout.write(line, (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 run(async () => {
@@ -22,7 +24,11 @@ run(async () => {
   try {
     const core = createAuthCore(config, sql, redis);
     await core.keys.checkMasterKeys();
-    const summary = await bootstrapCustomers(core, (line) => writeLine(`${JSON.stringify(line)}\n`), progress);
+    const summary = await bootstrapCustomers(
+      core,
+      (line) => writeLine(`${JSON.stringify(line)}\n`),
+      progress,
+    );
     progress(
       `bootstrap: ${summary.customers} customers, ${summary.created} app tokens created, ${summary.skipped} already had one, ${summary.failed} failed`,
     );

@@ -26,7 +26,10 @@ export function run(main: () => Promise<number | void>): void {
 export function databaseUrlFromEnv(): string {
   const raw = process.env.AUTH_DATABASE_URL;
   if (!raw || raw.trim() === '') {
-    throw new ConfigError('AUTH_DATABASE_URL', 'is required (a Postgres URL such as postgres://quint:secret@localhost:5432/quint)');
+    throw new ConfigError(
+      'AUTH_DATABASE_URL',
+      'is required (a Postgres URL such as postgres://quint:secret@localhost:5432/quint)',
+    );
   }
   return normalizeDatabaseUrl(raw.trim());
 }

@@ -7,10 +7,16 @@ import { createSql } from '../service/src/db/postgres.js';
 import { databaseUrlFromEnv, progress, run } from './cli.js';
 
 run(async () => {
-  const sql = createSql(databaseUrlFromEnv(), { max: 1, statementTimeoutMs: 0, applicationName: 'quint-auth-migrate' });
+  const sql = createSql(databaseUrlFromEnv(), {
+    max: 1,
+    statementTimeoutMs: 0,
+    applicationName: 'quint-auth-migrate',
+  });
   try {
     const result = await migrate(sql, migrationsDir(), progress);
-    progress(`migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied`);
+    progress(
+      `migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied`,
+    );
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await sql.end({ timeout: 5 });

@@ -13,7 +13,10 @@ import { progress, run } from './cli.js';
 
 run(async () => {
   const config = loadConfig();
-  const sql = createSql(config.databaseUrl, { max: 2, applicationName: 'quint-auth-rotate-master-key' });
+  const sql = createSql(config.databaseUrl, {
+    max: 2,
+    applicationName: 'quint-auth-rotate-master-key',
+  });
   const redis = createRedis(config.redisUrl);
   redis.on('error', () => {});
   try {
@@ -27,7 +30,9 @@ run(async () => {
       progress(`re-encrypted ${total} signing keys so far`);
     }
     progress(`done: every signing key is encrypted under master key ${core.keyring.current.id}`);
-    process.stdout.write(`${JSON.stringify({ reencrypted: total, master_key_id: core.keyring.current.id })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ reencrypted: total, master_key_id: core.keyring.current.id })}\n`,
+    );
   } finally {
     redis.disconnect();
     await sql.end({ timeout: 5 });

@@ -6,7 +6,15 @@
  * data folder that user owns.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, chownSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  chownSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +38,9 @@ export async function freePort(): Promise<number> {
 
 function which(bin: string): string | undefined {
   try {
-    return execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim() || undefined;
+    return (
+      execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -75,7 +85,12 @@ function postgresUid(): { uid: number; gid: number } {
   return { uid, gid };
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logs: () => string) {
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  logs: () => string,
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -117,6 +132,16 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** The postmaster's pid from its pid file, if it is running. */
+function postmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface PostgresOptions {
   /** Keep data here across runs (created and initialised on first use). Default: a temp folder removed on destroy. */
   dataDir?: string;
@@ -139,7 +164,16 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Mana
   }
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     const [cmd, args] = asPostgresUser(join(bin, 'initdb'), [
-      '-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C',
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+      '--locale=C',
     ]);
     execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   }
@@ -156,9 +190,24 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Mana
     async start() {
       if (server.running) return;
       const [cmd, args] = asPostgresUser(join(bin, 'postgres'), [
-        '-D', dataDir, '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1',
-        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-        '-c', 'max_connections=300', '-c', 'shared_buffers=128MB',
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-k',
+        socketDir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=300',
+        '-c',
+        'shared_buffers=128MB',
       ]);
       log = '';
       child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -166,23 +215,41 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Mana
         log = (log + d.toString()).slice(-8000);
       });
       const c = child;
-      await waitFor('postgres', async () => {
-        if (c.exitCode !== null) throw new Error(`postgres exited with ${c.exitCode}\n${log}`);
-        if (!(await canConnect(port))) return false;
-        try {
-          const [pc, pa] = asPostgresUser(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q']);
-          execFileSync(pc, pa, { stdio: 'ignore' });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 30_000, () => log);
+      await waitFor(
+        'postgres',
+        async () => {
+          if (c.exitCode !== null) throw new Error(`postgres exited with ${c.exitCode}\n${log}`);
+          if (!(await canConnect(port))) return false;
+          try {
+            const [pc, pa] = asPostgresUser(join(bin, 'pg_isready'), [
+              '-h',
+              '127.0.0.1',
+              '-p',
+              String(port),
+              '-q',
+            ]);
+            execFileSync(pc, pa, { stdio: 'ignore' });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        30_000,
+        () => log,
+      );
     },
     async stop() {
       if (!child || !server.running) return;
       const c = child;
-      c.kill('SIGINT'); // fast shutdown: disconnects clients, no waiting for them
+      // Fast shutdown (SIGINT) disconnects clients without waiting for them. It goes to the
+      // postmaster itself: `runuser`, our direct child when we are root, blocks SIGINT.
+      const pid = postmasterPid(dataDir);
+      if (pid !== undefined) process.kill(pid, 'SIGINT');
+      else c.kill('SIGTERM');
       await exited(c);
+      // The postmaster removes its pid file last; a new one cannot start before that.
+      const deadline = Date.now() + 10_000;
+      while (existsSync(join(dataDir, 'postmaster.pid')) && Date.now() < deadline) await sleep(20);
     },
     async kill() {
       if (!child || !server.running) return;
@@ -252,10 +319,15 @@ export async function startRedis(options: RedisOptions = {}): Promise<ManagedSer
       child.stdout?.on('data', append);
       child.stderr?.on('data', append);
       const c = child;
-      await waitFor('redis', async () => {
-        if (c.exitCode !== null) throw new Error(`redis exited with ${c.exitCode}\n${log}`);
-        return canConnect(port);
-      }, 15_000, () => log);
+      await waitFor(
+        'redis',
+        async () => {
+          if (c.exitCode !== null) throw new Error(`redis exited with ${c.exitCode}\n${log}`);
+          return canConnect(port);
+        },
+        15_000,
+        () => log,
+      );
     },
     async stop() {
       if (!child || !server.running) return;

@@ -128,3 +128,30 @@ export function listenForRevocationEvents(core: AuthCore): () => void {
   });
   return () => subscriber.disconnect();
 }
+
+/**
+ * Keeps the revocation filter in step with Postgres: rebuilds it when Redis lost it and copies
+ * recent revocations into it, every `intervalMs`. Returns a function that stops it.
+ */
+export function startRevocationMaintenance(core: AuthCore, intervalMs = 1000): () => void {
+  let running = false;
+  const tick = () => {
+    if (running) return;
+    running = true;
+    core.checker
+      .resync()
+      .catch(() => {})
+      .finally(() => {
+        running = false;
+      });
+  };
+  core.redis.on('close', () => core.checker.markSuspect());
+  core.redis.on('ready', tick);
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  tick();
+  return () => {
+    clearInterval(timer);
+    core.redis.off('ready', tick);
+  };
+}

@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import {
   createAuthCore,
   listenForRevocationEvents,
+  startRevocationMaintenance,
   type AuthCore,
   type AuthCoreOptions,
 } from './auth-core.js';
@@ -57,27 +58,12 @@ export async function startWorker(
     // Connection errors surface on the commands that need Redis; the checker falls back to Postgres.
   });
   const core = createAuthCore(config, sql, redis, options);
-  redis.on('close', () => core.checker.markSuspect());
   const stopListening = listenForRevocationEvents(core);
-  redis.on('ready', () => {
-    void core.checker.resync().catch(() => {});
-  });
   const app = await buildApp(core, {
     logger: options.logger === undefined ? loggerOptions(config) : options.logger,
     ...(options.rateLimitPrefix === undefined ? {} : { rateLimitPrefix: options.rateLimitPrefix }),
   });
-  let resyncing = false;
-  const timer = setInterval(() => {
-    if (resyncing) return;
-    resyncing = true;
-    core.checker
-      .resync()
-      .catch(() => {})
-      .finally(() => {
-        resyncing = false;
-      });
-  }, options.resyncIntervalMs ?? 1000);
-  timer.unref();
+  const stopMaintenance = startRevocationMaintenance(core, options.resyncIntervalMs);
   await app.listen({ port: options.port ?? config.port, host: config.host });
   let closing: Promise<void> | undefined;
   return {
@@ -85,7 +71,7 @@ export async function startWorker(
     core,
     close() {
       closing ??= (async () => {
-        clearInterval(timer);
+        stopMaintenance();
         await app.close();
         stopListening();
         await Promise.allSettled([

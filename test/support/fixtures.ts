@@ -10,6 +10,7 @@ import type { Sql } from 'postgres';
 import {
   createAuthCore,
   listenForRevocationEvents,
+  startRevocationMaintenance,
   type AuthCore,
   type AuthCoreOptions,
 } from '../../service/src/auth-core.js';
@@ -107,7 +108,7 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
   redis.on('error', () => {});
   const prefix = `t:${randomBytes(4).toString('hex')}`;
   const core = createAuthCore(config, sql, redis, { redisPrefix: `${prefix}:revoked`, ...options });
-  redis.on('close', () => core.checker.markSuspect());
+  const stopMaintenance = startRevocationMaintenance(core, 200);
   const stopListening = listenForRevocationEvents(core);
   const app = await buildApp(core, { rateLimitPrefix: `${prefix}:rl` });
   await app.ready();
@@ -157,6 +158,7 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
     async close() {
       await app.close();
       stopListening();
+      stopMaintenance();
       redis.disconnect();
       await sql.end({ timeout: 1 });
       await db?.drop();

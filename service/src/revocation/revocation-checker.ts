@@ -18,6 +18,7 @@ export interface FilterPort {
   check(ids: readonly string[]): Promise<FilterAnswer>;
   add(entries: readonly RevokedEntry[]): Promise<void>;
   rebuild(source: () => AsyncIterable<RevokedEntry[]>): Promise<boolean>;
+  isReady(): Promise<boolean>;
   /** Tells every listening worker that these ids were revoked. */
   announce(ids: readonly string[]): Promise<void>;
 }
@@ -181,6 +182,10 @@ export class RevocationChecker {
    * then is the filter trusted again.
    */
   async resync(windowMs = 5_000): Promise<void> {
+    if (!(await this.#filter.isReady())) {
+      this.#opts.onEvent?.({ type: 'filter-unready' });
+      await this.rebuild();
+    }
     const suspect = this.#suspectSince;
     const since = Math.floor(((suspect ?? this.#now()) - windowMs) / 1000);
     const entries = await this.#record.revokedSince(since);

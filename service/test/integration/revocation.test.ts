@@ -1,0 +1,168 @@
+/**
+ * Revocation under broken Redis and Postgres: the filter never answers "not revoked" for a
+ * revoked token, Postgres answers while Redis cannot, and verify answers 503 (never active:true)
+ * when neither can.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, startRedis, type ManagedServer } from '../../../scripts/support/servers.js';
+import {
+  createMigratedDatabase,
+  createTestStack,
+  type TestStack,
+} from '../../../test/support/fixtures.js';
+
+let redis: ManagedServer;
+let pg: ManagedServer;
+let s: TestStack;
+let app: string;
+
+async function revoke(token: string, by = app) {
+  const res = await s.app.inject({
+    method: 'POST',
+    url: '/v1/tokens/revoke',
+    headers: { authorization: `Bearer ${by}` },
+    payload: { token },
+  });
+  expect(res.statusCode, res.body).toBe(200);
+}
+
+async function verifyStatus(token: string) {
+  const res = await s.app.inject({ method: 'POST', url: '/v1/tokens/verify', payload: { token } });
+  return {
+    status: res.statusCode,
+    active: res.statusCode === 200 ? res.json<{ active: boolean }>().active : undefined,
+  };
+}
+
+async function until(check: () => Promise<boolean>, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not reached');
+}
+
+beforeAll(async () => {
+  [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
+  const db = await createMigratedDatabase(pg.url);
+  s = await createTestStack({ redisUrl: redis.url, databaseUrl: db.url });
+  app = (await s.appToken()).token;
+});
+afterAll(async () => {
+  await s?.close();
+  await Promise.all([redis?.destroy(), pg?.destroy()]);
+});
+
+describe('revocation survives Redis losing its data', () => {
+  it('after FLUSHALL a revoked token stays revoked, and the filter is rebuilt from Postgres', async () => {
+    const revoked = await s.mint(app, { kind: 'session' });
+    const child = await s.mint(revoked.token, { kind: 'override' });
+    const live = await s.mint(app, { kind: 'session' });
+    await revoke(revoked.token);
+    await s.redis.flushall();
+    expect((await s.verify(revoked.token)).active).toBe(false);
+    expect((await s.verify(child.token)).active).toBe(false);
+    expect((await s.verify(live.token)).active).toBe(true);
+    await until(() => s.core.filter.isReady());
+    // Rebuilt: the filter itself now says "maybe" for the revoked id and "clear" for the live one.
+    expect(await s.core.filter.check([revoked.jti])).toBe('maybe');
+    expect(await s.core.filter.check([live.jti])).toBe('clear');
+  });
+
+  it('after Redis restarts empty (no persistence) revoked tokens stay revoked', async () => {
+    const revoked = await s.mint(app, { kind: 'agent' });
+    await revoke(revoked.token);
+    await redis.stop();
+    await redis.start();
+    expect((await s.verify(revoked.token)).active).toBe(false);
+    await until(async () => (await s.redis.ping().catch(() => '')) === 'PONG');
+    expect((await s.verify(revoked.token)).active).toBe(false);
+  });
+});
+
+describe('while Redis is down', () => {
+  it('Postgres answers: valid tokens verify, revoked ones do not, revocations are recorded', async () => {
+    const live = await s.mint(app, { kind: 'bearer' });
+    const before = await s.mint(app, { kind: 'bearer' });
+    await revoke(before.token);
+    const during = await s.mint(app, { kind: 'bearer' });
+    await redis.stop();
+    try {
+      expect(await verifyStatus(live.token)).toEqual({ status: 200, active: true });
+      expect(await verifyStatus(before.token)).toEqual({ status: 200, active: false });
+      await revoke(during.token);
+      expect(await verifyStatus(during.token)).toEqual({ status: 200, active: false });
+    } finally {
+      await redis.start();
+    }
+    // Redis is back but knows nothing of the revocation made while it was down.
+    await until(
+      async () => s.core.checker.filterTrusted && (await s.redis.ping().catch(() => '')) === 'PONG',
+    );
+    expect((await s.verify(during.token)).active).toBe(false);
+    expect((await s.verify(before.token)).active).toBe(false);
+    expect((await s.verify(live.token)).active).toBe(true);
+  });
+});
+
+describe('while Postgres is down', () => {
+  it('minting answers 503 problem+json; tokens the filter clears still verify; a "maybe" is 503, never active', async () => {
+    const live = await s.mint(app, { kind: 'session' });
+    const revoked = await s.mint(app, { kind: 'session' });
+    await revoke(revoked.token);
+    await until(() => s.core.filter.isReady());
+    expect((await s.verify(live.token)).active).toBe(true);
+    await pg.stop();
+    try {
+      const mint = await s.app.inject({
+        method: 'POST',
+        url: '/v1/tokens',
+        headers: { authorization: `Bearer ${live.token}` },
+        payload: { kind: 'override' },
+      });
+      expect(mint.statusCode).toBe(503);
+      expect(mint.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(mint.json()).toMatchObject({ status: 503, code: 'dependency_unavailable' });
+      expect(JSON.stringify(mint.json())).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|postgres:/i);
+
+      expect(await verifyStatus(live.token)).toEqual({ status: 200, active: true });
+      // Revoked ids are remembered by the worker that saw them; a fresh worker would ask Postgres.
+      expect((await verifyStatus(revoked.token)).active).not.toBe(true);
+
+      const health = await s.app.inject({ method: 'GET', url: '/health' });
+      expect(health.statusCode).toBe(503);
+      expect(health.json()).toMatchObject({ postgres: 'unavailable', redis: 'ok' });
+    } finally {
+      await pg.start();
+    }
+    await until(
+      async () => (await s.app.inject({ method: 'GET', url: '/health' })).statusCode === 200,
+      10_000,
+    );
+    const again = await s.mint(live.token, { kind: 'override' });
+    expect((await s.verify(again.token)).active).toBe(true);
+  });
+
+  it('with Redis and Postgres both down, verify answers 503 rather than guess', async () => {
+    const live = await s.mint(app, { kind: 'session' });
+    const fresh = `${live.token}`;
+    s.core.checker.setListening(false); // nothing remembered
+    await Promise.all([redis.stop(), pg.stop()]);
+    try {
+      const res = await s.app.inject({
+        method: 'POST',
+        url: '/v1/tokens/verify',
+        payload: { token: fresh },
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ code: 'dependency_unavailable' });
+    } finally {
+      await Promise.all([redis.start(), pg.start()]);
+    }
+    await until(
+      async () => (await s.app.inject({ method: 'GET', url: '/health' })).statusCode === 200,
+      10_000,
+    );
+  });
+});
