@@ -118,6 +118,14 @@ export function problemFromError(error: unknown, request: FastifyRequest): Probl
       return problemOf(ErrorCodes.unsupportedMediaType, 'send application/json', request.id);
     return problemOf(ErrorCodes.invalidRequest, 'the request could not be read', request.id);
   }
+  if (isUnstorableInput(error)) {
+    // A safety net behind input validation: a string Postgres cannot store is the caller's fault.
+    return problemOf(
+      ErrorCodes.invalidRequest,
+      'the request holds characters that cannot be stored (such as NUL)',
+      request.id,
+    );
+  }
   if (
     error instanceof DependencyUnavailableError ||
     isConnectionError(error) ||
@@ -134,6 +142,12 @@ export function problemFromError(error: unknown, request: FastifyRequest): Probl
     'something went wrong; the request id identifies it in our logs',
     request.id,
   );
+}
+
+/** Postgres' "character not in repertoire" (NUL in text, invalid UTF-8) and "untranslatable character". */
+function isUnstorableInput(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '22021' || code === '22P05';
 }
 
 function isRedisUnavailable(error: unknown): boolean {

@@ -88,7 +88,10 @@ export const AppTokenBody = Type.Union([
     {
       scopes: Type.Optional(Scopes),
       subject: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-      name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+      // No control characters: Postgres refuses NUL in text, and names end up in logs and UIs.
+      name: Type.Optional(
+        Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
+      ),
       ttl_seconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 10 * 366 * 86_400 })),
     },
     { additionalProperties: false },

@@ -25,7 +25,8 @@ export interface DecodedJws {
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 const HEADER_MEMBERS = new Set(['alg', 'typ', 'kid']);
-const MAX_KID_LENGTH = 128;
+/** Printable ASCII without spaces: a kid is looked up in Postgres, which refuses a NUL byte. */
+const KID = /^[\x21-\x7e]{1,128}$/;
 const SIGNATURE_CHARS = Math.ceil((SIGNATURE_BYTES * 4) / 3);
 
 function invalid(detail: string): AuthError {
@@ -64,11 +65,7 @@ export function decodeJws(token: string, maxBytes: number): DecodedJws {
   }
   if (header.alg !== 'ES256') throw invalid('only alg ES256 is accepted');
   if (typeof header.typ !== 'string') throw invalid('header has no typ');
-  if (
-    typeof header.kid !== 'string' ||
-    header.kid.length === 0 ||
-    header.kid.length > MAX_KID_LENGTH
-  ) {
+  if (typeof header.kid !== 'string' || !KID.test(header.kid)) {
     throw invalid('header has no valid kid');
   }
   if (s.length !== SIGNATURE_CHARS) throw invalid('signature is not 64 bytes');
