@@ -1,0 +1,327 @@
+/**
+ * Error cases of the HTTP API: every failure a caller can cause is a problem+json with a stable
+ * code and the contract's status; nothing produces a 500.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../../test/support/fixtures.js';
+
+let s: TestStack;
+let app: string;
+beforeAll(async () => {
+  s = await createTestStack({ env: { AUTH_RATE_LIMIT_MINT_PER_MINUTE: '1000' } });
+  app = (await s.appToken()).token;
+});
+afterAll(async () => s?.close());
+
+function post(url: string, payload: unknown, token?: string, headers: Record<string, string> = {}) {
+  return s.app.inject({
+    method: 'POST',
+    url,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    ...(typeof payload === 'string'
+      ? {
+          body: payload,
+          headers: {
+            'content-type': 'application/json',
+            ...headers,
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
+        }
+      : { payload: payload as object }),
+  });
+}
+
+function expectProblem(
+  res: { statusCode: number; headers: Record<string, unknown>; json: () => unknown },
+  status: number,
+  code: string,
+) {
+  expect(res.statusCode).toBe(status);
+  expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
+  expect(res.json()).toMatchObject({
+    status,
+    code,
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
+}
+
+describe('bad bodies are 400 invalid_request', () => {
+  it.each([
+    ['not JSON', '{kind:'],
+    ['a JSON array', '[]'],
+    ['no kind', {}],
+    ['an unknown kind', { kind: 'root' }],
+    ['kind app (app tokens come from the admin API)', { kind: 'app' }],
+    ['scopes not an array', { kind: 'session', scopes: 'read write' }],
+    ['an empty scope', { kind: 'session', scopes: [''] }],
+    ['ttl_seconds as a string', { kind: 'session', ttl_seconds: '60' }],
+    ['ttl_seconds zero', { kind: 'session', ttl_seconds: 0 }],
+    ['ttl_seconds fractional', { kind: 'session', ttl_seconds: 1.5 }],
+    ['an unknown field', { kind: 'session', scope: 'read' }],
+  ])('mint with %s', async (_name, body) => {
+    expectProblem(await post('/v1/tokens', body, app), 400, 'invalid_request');
+  });
+
+  it('a scope with a space or a quote is 400 invalid_scope', async () => {
+    expectProblem(
+      await post('/v1/tokens', { kind: 'session', scopes: ['a b'] }, app),
+      400,
+      'invalid_scope',
+    );
+    expectProblem(
+      await post('/v1/tokens', { kind: 'session', scopes: ['a"b'] }, app),
+      400,
+      'invalid_scope',
+    );
+  });
+
+  it.each([
+    ['no token', {}],
+    ['a numeric token', { token: 123 }],
+    ['a null token', { token: null }],
+  ])('verify with %s', async (_name, body) => {
+    expectProblem(await post('/v1/tokens/verify', body), 400, 'invalid_request');
+  });
+
+  it('revoking something that is not one of our tokens is 400', async () => {
+    expectProblem(
+      await post('/v1/tokens/revoke', { token: 'not-a-token' }, app),
+      400,
+      'invalid_request',
+    );
+  });
+});
+
+describe('credentials', () => {
+  it('minting without Authorization is 401 missing_credential with a Bearer challenge', async () => {
+    const res = await post('/v1/tokens', { kind: 'session' });
+    expectProblem(res, 401, 'missing_credential');
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+  });
+
+  it('a garbage, mistyped or unknown app token is 401 invalid_credential', async () => {
+    const typo = app.slice(0, -1) + (app.endsWith('a') ? 'b' : 'a');
+    for (const token of ['garbage', typo, 'quint_app_' + 'A'.repeat(49)]) {
+      expectProblem(
+        await post('/v1/tokens', { kind: 'session' }, token),
+        401,
+        'invalid_credential',
+      );
+    }
+  });
+
+  it('a revoked parent is 401 token_revoked', async () => {
+    const bearer = await s.mint(app, { kind: 'bearer' });
+    expect((await post('/v1/tokens/revoke', { token: bearer.token }, app)).statusCode).toBe(200);
+    expectProblem(await post('/v1/tokens', { kind: 'agent' }, bearer.token), 401, 'token_revoked');
+  });
+
+  it('admin endpoints refuse a wrong admin token with 401', async () => {
+    const id = await s.customer();
+    expectProblem(
+      await post(`/v1/customers/${id}/app-tokens`, {}, 'wrong'),
+      401,
+      'invalid_credential',
+    );
+    expectProblem(await post(`/v1/customers/${id}/app-tokens`, {}), 401, 'missing_credential');
+  });
+
+  it('a token of any kind is not an admin credential', async () => {
+    const id = await s.customer();
+    expectProblem(await post(`/v1/customers/${id}/app-tokens`, {}, app), 401, 'invalid_credential');
+  });
+});
+
+describe('refused delegations are 403', () => {
+  it('a delegation the table does not tick', async () => {
+    const session = await s.mint(app, { kind: 'session' });
+    const res = await post('/v1/tokens', { kind: 'bearer' }, session.token);
+    expectProblem(res, 403, 'delegation_forbidden');
+  });
+
+  it('asking for a scope the parent does not hold', async () => {
+    const bearer = await s.mint(app, { kind: 'bearer', scopes: ['read'] });
+    expectProblem(
+      await post('/v1/tokens', { kind: 'agent', scopes: ['read', 'admin'] }, bearer.token),
+      403,
+      'scope_escalation',
+    );
+  });
+
+  it('a token of another customer may not revoke', async () => {
+    const other = (await s.appToken()).token;
+    const mine = await s.mint(app, { kind: 'session' });
+    expectProblem(
+      await post('/v1/tokens/revoke', { token: mine.token }, other),
+      403,
+      'revoke_forbidden',
+    );
+    expect((await s.verify(mine.token)).active).toBe(true);
+  });
+
+  it('a sibling may not revoke its sibling, and a child may not revoke its parent', async () => {
+    const bearer = await s.mint(app, { kind: 'bearer' });
+    const a = await s.mint(bearer.token, { kind: 'agent' });
+    const b = await s.mint(bearer.token, { kind: 'agent' });
+    expectProblem(
+      await post('/v1/tokens/revoke', { token: b.token }, a.token),
+      403,
+      'revoke_forbidden',
+    );
+    expectProblem(
+      await post('/v1/tokens/revoke', { token: bearer.token }, a.token),
+      403,
+      'revoke_forbidden',
+    );
+  });
+});
+
+describe('admin endpoints', () => {
+  it('a malformed customer id is 400, an unknown one 404', async () => {
+    expectProblem(
+      await post('/v1/customers/123/app-tokens', {}, TEST_ADMIN_TOKEN),
+      400,
+      'invalid_request',
+    );
+    expectProblem(
+      await post(
+        '/v1/customers/00000000-0000-4000-8000-000000000000/app-tokens',
+        {},
+        TEST_ADMIN_TOKEN,
+      ),
+      404,
+      'customer_not_found',
+    );
+    expectProblem(
+      await post(
+        '/v1/customers/00000000-0000-4000-8000-000000000000/signing-keys/rotate',
+        undefined,
+        TEST_ADMIN_TOKEN,
+      ),
+      404,
+      'customer_not_found',
+    );
+  });
+
+  it('answer 404 when AUTH_ADMIN_TOKEN is unset', async () => {
+    const bare = await createTestStack({ env: { AUTH_ADMIN_TOKEN: '' } });
+    try {
+      const id = await bare.customer();
+      const res = await bare.app.inject({
+        method: 'POST',
+        url: `/v1/customers/${id}/app-tokens`,
+        headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+        payload: {},
+      });
+      expectProblem(res, 404, 'not_found');
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('the audit log of a customer lists mints and revocations, never a token', async () => {
+    const { token, customerId } = await s.appToken();
+    const minted = await s.mint(token, { kind: 'session' });
+    await post('/v1/tokens/revoke', { token: minted.token }, token);
+    const res = await s.app.inject({
+      method: 'GET',
+      url: `/v1/customers/${customerId}/audit-events`,
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+    });
+    expect(res.statusCode).toBe(200);
+    const actions = res
+      .json<{ events: { action: string; target: string }[] }>()
+      .events.map((e) => e.action);
+    expect(actions).toEqual([
+      'token.revoke',
+      'token.mint',
+      'app_token.create',
+      'signing_key.create',
+    ]);
+    expect(res.body).not.toContain(minted.token);
+    expect(res.body).not.toContain(token);
+  });
+});
+
+describe('transport', () => {
+  it('a body over the limit is 413', async () => {
+    expectProblem(
+      await post('/v1/tokens/verify', { token: 'x'.repeat(64 * 1024) }),
+      413,
+      'payload_too_large',
+    );
+  });
+
+  it('a body that is not JSON by content type is 415', async () => {
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/v1/tokens/verify',
+      headers: { 'content-type': 'text/plain' },
+      body: 'token=abc',
+    });
+    expectProblem(res, 415, 'unsupported_media_type');
+  });
+
+  it('an unknown route is 404 problem+json, and every response carries security headers and a request id', async () => {
+    const res = await s.app.inject({
+      method: 'GET',
+      url: '/admin',
+      headers: { 'x-request-id': 'req-123' },
+    });
+    expectProblem(res, 404, 'not_found');
+    expect(res.headers['x-request-id']).toBe('req-123');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  it('a wrong method on a known path is 404 problem+json, not a 500', async () => {
+    expectProblem(await s.app.inject({ method: 'DELETE', url: '/v1/tokens' }), 404, 'not_found');
+  });
+});
+
+describe('rate limits', () => {
+  it('minting is limited per customer across workers (Redis) with 429 and Retry-After', async () => {
+    const limited = await createTestStack({ env: { AUTH_RATE_LIMIT_MINT_PER_MINUTE: '3' } });
+    try {
+      const parent = (await limited.appToken()).token;
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await limited.app.inject({
+          method: 'POST',
+          url: '/v1/tokens',
+          headers: { authorization: `Bearer ${parent}` },
+          payload: { kind: 'session' },
+        });
+        statuses.push(res.statusCode);
+        if (res.statusCode === 429) {
+          expect(res.json()).toMatchObject({ code: 'rate_limited' });
+          expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+        }
+      }
+      expect(statuses).toEqual([201, 201, 201, 429, 429]);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('failed authentication is throttled per client address, and then even a good credential waits', async () => {
+    const limited = await createTestStack({ env: { AUTH_RATE_LIMIT_FAILED_AUTH_PER_MINUTE: '3' } });
+    try {
+      const parent = (await limited.appToken()).token;
+      const attempt = (token: string) =>
+        limited.app.inject({
+          method: 'POST',
+          url: '/v1/tokens',
+          headers: { authorization: `Bearer ${token}` },
+          payload: { kind: 'session' },
+        });
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await attempt(`bad-${i}`)).statusCode);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      expect((await attempt(parent)).statusCode).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+});
