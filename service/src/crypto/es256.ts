@@ -14,6 +14,25 @@ import {
 
 export const SIGNATURE_BYTES = 64;
 
+/** The order n of the P-256 group, and n / 2: the bound of a canonical ("low") s. */
+export const P256_ORDER = BigInt(
+  '0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551',
+);
+const HALF_ORDER = P256_ORDER >> 1n;
+
+function sOf(signature: Buffer): bigint {
+  return BigInt(`0x${signature.subarray(32, 64).toString('hex')}`);
+}
+
+/**
+ * Whether a 64-byte r || s signature has s <= n / 2. ECDSA is malleable: (r, n - s) verifies
+ * whenever (r, s) does, so every signature has a second spelling. We sign only the low one, and
+ * the token layer accepts only the low one, so each token has exactly one valid string.
+ */
+export function isLowS(signature: Buffer): boolean {
+  return signature.length === SIGNATURE_BYTES && sOf(signature) <= HALF_ORDER;
+}
+
 export interface Es256KeyPair {
   privateKey: KeyObject;
   publicKey: KeyObject;
@@ -24,15 +43,21 @@ export function generateEs256KeyPair(): Es256KeyPair {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' });
 }
 
-/** Signs `data`; the result is always exactly 64 bytes. */
+/** Signs `data`; the result is always exactly 64 bytes, with a low s (see {@link isLowS}). */
 export function signEs256(privateKey: KeyObject, data: Buffer | string): Buffer {
-  return sign('sha256', typeof data === 'string' ? Buffer.from(data) : data, {
+  const signature = sign('sha256', typeof data === 'string' ? Buffer.from(data) : data, {
     key: privateKey,
     dsaEncoding: 'ieee-p1363',
   });
+  if (isLowS(signature)) return signature;
+  const low = (P256_ORDER - sOf(signature)).toString(16).padStart(64, '0');
+  return Buffer.concat([signature.subarray(0, 32), Buffer.from(low, 'hex')]);
 }
 
-/** Verifies a 64-byte r || s signature; any other length is refused without calling OpenSSL. */
+/**
+ * Verifies a 64-byte r || s signature; any other length is refused without calling OpenSSL. This
+ * is plain ECDSA and accepts either s; token decoding refuses the high one (jws.ts).
+ */
 export function verifyEs256(
   publicKey: KeyObject,
   data: Buffer | string,

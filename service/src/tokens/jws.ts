@@ -2,10 +2,10 @@
  * Compact JWS for our tokens, ES256 only. Decoding is strict: three base64url parts in canonical
  * form, a header with exactly `alg`, `typ` and `kid` (so `alg: none`, HS256, `crit`, `jku`, `jwk`,
  * `x5u` and friends are all refused before any key is looked at), JSON without duplicate member
- * names, and a 64-byte signature.
+ * names, and a 64-byte signature with a low s.
  */
 import type { KeyObject } from 'node:crypto';
-import { signEs256, SIGNATURE_BYTES } from '../crypto/es256.js';
+import { isLowS, signEs256, SIGNATURE_BYTES } from '../crypto/es256.js';
 import { AuthError, ErrorCodes } from '../errors.js';
 import { parseStrictJsonObject, StrictJsonError } from './strict-json.js';
 
@@ -70,6 +70,9 @@ export function decodeJws(token: string, maxBytes: number): DecodedJws {
   }
   if (s.length !== SIGNATURE_CHARS) throw invalid('signature is not 64 bytes');
   const signature = decodePart(s, 'signature');
+  // The high-s twin (r, n - s) of a valid signature verifies too; refusing it leaves every token
+  // exactly one valid spelling, so nothing keyed on token strings can be sidestepped.
+  if (!isLowS(signature)) throw invalid('signature is not in low-s form');
   const payload = parseJson(decodePart(p, 'payload'), 'payload');
   return {
     header: { alg: 'ES256', typ: header.typ, kid: header.kid },
