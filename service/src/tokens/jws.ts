@@ -42,7 +42,9 @@ function decodePart(part: string, what: string): Buffer {
 }
 
 function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
-  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+  // ignoreBOM: true keeps a leading U+FEFF in the text, where the strict parser refuses it; the
+  // default would strip it silently and give the token a second spelling.
+  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   try {
     return parseStrictJsonObject(text.decode(bytes));
   } catch (e) {
