@@ -158,6 +158,7 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
   );
 
   let exports: Record<string, unknown> = {};
+  let failure: { error: unknown } | undefined;
   await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((args) => {
       names.set(args.resource, args.name);
@@ -184,9 +185,15 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
       });
       return undefined;
     });
-    exports = await options.load();
+    try {
+      exports = await options.load();
+    } catch (error) {
+      // Rethrown below: a rejection inside the stack's init would also surface as an unhandled one.
+      failure = { error };
+    }
     return {};
   });
+  if (failure !== undefined) throw failure.error;
 
   // Wait until every registration has reached the mocks.
   await Promise.all(declared.map((d) => resolve(d.resource.urn)));
