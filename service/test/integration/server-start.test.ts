@@ -1,0 +1,149 @@
+/**
+ * The process at start: a bad or missing variable, or a master key that does not open the stored
+ * keys, stops it with one line naming the variable; a good configuration serves on AUTH_PORT
+ * with AUTH_WORKERS workers and stops cleanly on SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { freePort } from '../../../scripts/support/servers.js';
+import { createMigratedDatabase, TEST_MASTER_KEY } from '../../../test/support/fixtures.js';
+
+let db: { url: string; drop: () => Promise<void> };
+beforeAll(async () => {
+  db = await createMigratedDatabase();
+});
+afterAll(async () => db?.drop());
+
+function start(env: Record<string, string | undefined>): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; stderr: string; stdout: string }>;
+} {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('AUTH_') && k !== 'REDIS_URL'),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', 'service/src/server.ts'], {
+    env: { ...clean, AUTH_LOG_LEVEL: 'warn', ...env } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let stdout = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  const done = new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stderr, stdout })),
+  );
+  return { child, done };
+}
+
+const base = () => ({
+  AUTH_DATABASE_URL: db.url,
+  REDIS_URL: inject('redisUrl'),
+  AUTH_MASTER_KEY: TEST_MASTER_KEY,
+});
+
+describe('a bad configuration stops the process with one line naming the variable', () => {
+  it.concurrent.each([
+    ['AUTH_DATABASE_URL', { AUTH_DATABASE_URL: undefined }],
+    ['AUTH_DATABASE_URL', { AUTH_DATABASE_URL: 'mysql://x@y/z' }],
+    ['AUTH_MASTER_KEY', { AUTH_MASTER_KEY: undefined }],
+    [
+      'AUTH_MASTER_KEY',
+      { AUTH_ENV: 'production', AUTH_MASTER_KEY: 'local-dev-master-key-do-not-use-in-prod' },
+    ],
+    ['AUTH_PORT', { AUTH_PORT: 'eighty' }],
+    ['AUTH_WORKERS', { AUTH_WORKERS: '0' }],
+    ['AUTH_ENV', { AUTH_ENV: 'prod' }],
+    ['REDIS_URL', { REDIS_URL: 'http://localhost:6379' }],
+    ['AUTH_SESSION_TOKEN_TTL_MINUTES', { AUTH_SESSION_TOKEN_TTL_MINUTES: '-5' }],
+  ])('%s', async (variable, env) => {
+    const { done } = start({ ...base(), ...env });
+    const { code, stderr } = await done;
+    expect(code).toBe(1);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^${variable}: `));
+  });
+
+  it('a master key that does not open the stored signing keys', async () => {
+    // Give the database a signing key under the test master key first.
+    const { createSql } = await import('../../src/db/postgres.js');
+    const sql = createSql(db.url, { max: 1 });
+    const [c] = await sql<
+      { id: string }[]
+    >`INSERT INTO public.customers (name) VALUES ('x') RETURNING id::text`;
+    await sql.end();
+    const { createTestStack } = await import('../../../test/support/fixtures.js');
+    const stack = await createTestStack({ databaseUrl: db.url });
+    await stack.core.tokens.createAppToken(c!.id, {}, 'test');
+    await stack.app.close();
+    stack.redis.disconnect();
+    await stack.sql.end();
+
+    const { done } = start({ ...base(), AUTH_MASTER_KEY: Buffer.alloc(32, 1).toString('hex') });
+    const { code, stderr } = await done;
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^AUTH_MASTER_KEY: /);
+  });
+});
+
+describe('a good configuration', () => {
+  it('serves /health with two workers on AUTH_PORT and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const { child, done } = start({
+      ...base(),
+      AUTH_MASTER_KEY: TEST_MASTER_KEY,
+      AUTH_PORT: String(port),
+      AUTH_WORKERS: '2',
+      AUTH_HOST: '127.0.0.1',
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      let ok = false;
+      while (!ok && Date.now() < deadline) {
+        ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (!ok) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(ok).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const { code } = await done;
+    expect(code).toBe(0);
+  });
+
+  it('accepts the compose file local-dev passphrase and the asyncpg URL form outside production, with a warning', async () => {
+    const empty = await createMigratedDatabase();
+    const port = await freePort();
+    const { child, done } = start({
+      ...base(),
+      AUTH_MASTER_KEY: 'local-dev-master-key-do-not-use-in-prod',
+      AUTH_DATABASE_URL: empty.url.replace(/^postgres:/, 'postgresql+asyncpg:'),
+      AUTH_PORT: String(port),
+      AUTH_WORKERS: '1',
+      AUTH_HOST: '127.0.0.1',
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      let ok = false;
+      while (!ok && Date.now() < deadline) {
+        ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (!ok) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(ok).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const { code, stdout } = await done;
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/AUTH_MASTER_KEY is a passphrase/);
+    await empty.drop();
+  });
+});
