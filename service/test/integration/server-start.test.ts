@@ -76,9 +76,7 @@ describe('a bad configuration stops the process with one line naming the variabl
     const { createTestStack } = await import('../../../test/support/fixtures.js');
     const stack = await createTestStack({ databaseUrl: db.url });
     await stack.core.tokens.createAppToken(c!.id, {}, 'test');
-    await stack.app.close();
-    stack.redis.disconnect();
-    await stack.sql.end();
+    await stack.close();
 
     const { done } = start({ ...base(), AUTH_MASTER_KEY: Buffer.alloc(32, 1).toString('hex') });
     const { code, stderr } = await done;
