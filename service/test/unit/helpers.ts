@@ -27,6 +27,16 @@ export const DEFAULT_TTLS: TokenTtls = {
   override: 5 * 60,
 };
 
+/** Contract section 4's table of who may mint what, copied by hand: rows are parents, columns children. */
+export const CONTRACT_TABLE = {
+  app: { bearer: true, agent: true, subagent: false, session: true, override: true },
+  bearer: { bearer: false, agent: true, subagent: false, session: true, override: true },
+  agent: { bearer: false, agent: false, subagent: true, session: false, override: false },
+  subagent: { bearer: false, agent: false, subagent: true, session: false, override: false },
+  session: { bearer: false, agent: false, subagent: false, session: false, override: true },
+  override: { bearer: false, agent: false, subagent: false, session: false, override: false },
+} as const;
+
 export const ISSUER = 'quint-auth';
 export const AUDIENCE = 'quint';
 export const SKEW = 30;

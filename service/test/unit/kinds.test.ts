@@ -12,17 +12,7 @@ import {
   ttlOf,
   typOf,
 } from '../../src/tokens/kinds.js';
-import { DEFAULT_TTLS } from './helpers.js';
-
-/** The contract's table, copied by hand: rows are parents, columns children. */
-const CONTRACT_TABLE = {
-  app: { bearer: true, agent: true, subagent: false, session: true, override: true },
-  bearer: { bearer: false, agent: true, subagent: false, session: true, override: true },
-  agent: { bearer: false, agent: false, subagent: true, session: false, override: false },
-  subagent: { bearer: false, agent: false, subagent: true, session: false, override: false },
-  session: { bearer: false, agent: false, subagent: false, session: false, override: true },
-  override: { bearer: false, agent: false, subagent: false, session: false, override: false },
-} as const;
+import { CONTRACT_TABLE, DEFAULT_TTLS } from './helpers.js';
 
 const CELLS = TOKEN_KINDS.flatMap((parent) =>
   JWT_KINDS.map((child) => [parent, child, CONTRACT_TABLE[parent][child]] as const),
