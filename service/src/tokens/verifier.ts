@@ -174,7 +174,9 @@ export class TokenVerifier {
     if (!options.allowExpired && principal.exp <= now - skew) {
       throw new AuthError(ErrorCodes.tokenExpired, 'token has expired');
     }
-    const notBefore = principal.nbf ?? principal.iat;
+    // Not valid before its nbf, nor before it was issued: an iat in the future means a bad clock
+    // or a forged token, whatever nbf says.
+    const notBefore = Math.max(principal.nbf ?? 0, principal.iat);
     if (notBefore > now + skew) throw invalid('token is not valid yet');
     if (!options.skipRevocation && (await this.#stores.anyRevoked(lineage(principal)))) {
       throw new AuthError(
