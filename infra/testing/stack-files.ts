@@ -16,7 +16,12 @@ export function stackFilePath(stack: string): string {
 
 /** The committed, non-secret configuration of a stack. */
 export function readStackFile(stack: string): Record<string, string> {
-  const document: unknown = parse(readFileSync(stackFilePath(stack), 'utf8'));
+  return parseStackFile(stack, readFileSync(stackFilePath(stack), 'utf8'));
+}
+
+/** Parses the text of `Pulumi.<stack>.yaml`; throws if it holds an encrypted secret. */
+export function parseStackFile(stack: string, text: string): Record<string, string> {
+  const document: unknown = parse(text);
   const config = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
   const values: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) {
