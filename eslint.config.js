@@ -8,19 +8,31 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-syntax': [
         'error',
         {
           selector: "MemberExpression[object.name='process'][property.name='env']",
-          message: 'Read the environment only in a config module (service/src/config.ts, infra/config.ts, scripts).',
+          message:
+            'Read the environment only in a config module (service/src/config.ts, infra/config.ts, scripts).',
         },
       ],
     },
   },
   {
-    files: ['service/src/config.ts', 'infra/config.ts', 'scripts/**', 'test/**', 'bench/**', '**/*.test.ts', 'vitest.config.ts'],
+    files: [
+      'service/src/config.ts',
+      'infra/config.ts',
+      'scripts/**',
+      'test/**',
+      'bench/**',
+      '**/*.test.ts',
+      'vitest.config.ts',
+    ],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

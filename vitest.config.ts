@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['service/**/*.test.ts', 'scripts/**/*.test.ts', 'infra/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'service/**/*.test.ts',
+      'scripts/**/*.test.ts',
+      'infra/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -13,21 +13,21 @@ beforeAll(async () => {
 });
 afterAll(async () => s?.close());
 
-function post(url: string, payload: unknown, token?: string, headers: Record<string, string> = {}) {
+function post(url: string, payload: unknown, token?: string) {
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  if (typeof payload === 'string') {
+    return s.app.inject({
+      method: 'POST',
+      url,
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: payload,
+    });
+  }
   return s.app.inject({
     method: 'POST',
     url,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    ...(typeof payload === 'string'
-      ? {
-          body: payload,
-          headers: {
-            'content-type': 'application/json',
-            ...headers,
-            ...(token ? { authorization: `Bearer ${token}` } : {}),
-          },
-        }
-      : { payload: payload as object }),
+    headers,
+    ...(payload === undefined ? {} : { payload: payload as object }),
   });
 }
 
