@@ -8,6 +8,7 @@ import {
   generateEs256KeyPair,
   importPrivateKey,
   importPublicJwk,
+  isLowS,
   publicJwk,
   signEs256,
   verifyEs256,
@@ -64,13 +65,23 @@ describe('signEs256 / verifyEs256', () => {
     expect(verifyEs256(publicKey, data, legacy)).toBe(false);
   });
 
-  it('ACCEPTS the high-s twin (r, n − s): ECDSA signatures are malleable, so nothing may key on token bytes', () => {
-    // This is why revocation keys on `jti`: the twin is a second valid token string for the same
-    // claims. The verifier's revocation test covers the consequence.
+  it('signs with a low s only (s ≤ n/2), so each token has one spelling', () => {
+    for (let i = 0; i < 64; i++) {
+      const sig = signEs256(privateKey, `${data}${i}`);
+      expect(isLowS(sig)).toBe(true);
+      expect(BigInt(`0x${sig.subarray(32).toString('hex')}`) <= P256_N / 2n).toBe(true);
+      expect(verifyEs256(publicKey, `${data}${i}`, sig)).toBe(true);
+    }
+  });
+
+  it('as a primitive, ACCEPTS the high-s twin (r, n − s): ECDSA is malleable', () => {
+    // So the token layer must refuse it (jws.test.ts), and revocation must key on jti, never on
+    // token bytes.
     const twin = highSTwin(good);
     expect(twin.equals(good)).toBe(false);
     expect(verifyEs256(publicKey, data, twin)).toBe(true);
     expect(highSTwin(twin).equals(good)).toBe(true);
+    expect(isLowS(twin)).toBe(false);
   });
 });
 

@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateEs256KeyPair, verifyEs256 } from '../../src/crypto/es256.js';
 import { decodeJws, encodeJws } from '../../src/tokens/jws.js';
-import { b64json, codeOfSync, MAX_TOKEN_BYTES } from './helpers.js';
+import { b64json, codeOfSync, highSTwin, MAX_TOKEN_BYTES } from './helpers.js';
 
 const { privateKey, publicKey } = generateEs256KeyPair();
 const header = { alg: 'ES256', typ: 'bearer+jwt', kid: 'kid-1' } as const;
@@ -139,6 +139,23 @@ describe('decodeJws refuses', () => {
     expect(Buffer.from(t.split('.')[2] as string, 'base64url')).toEqual(
       Buffer.from(sig, 'base64url'),
     );
+    expect(codeOfSync(() => decodeJws(t, MAX_TOKEN_BYTES))).toBe('invalid_token');
+  });
+
+  it('the high-s twin of a valid signature (valid ECDSA, but a second spelling of the token)', () => {
+    const twin = highSTwin(Buffer.from(sig, 'base64url'));
+    expect(verifyEs256(publicKey, token.split('.').slice(0, 2).join('.'), twin)).toBe(true);
+    const t = `${token.split('.').slice(0, 2).join('.')}.${twin.toString('base64url')}`;
+    expect(codeOfSync(() => decodeJws(t, MAX_TOKEN_BYTES))).toBe('invalid_token');
+  });
+
+  it.each(['header', 'payload'])('a byte order mark before the %s JSON', (part) => {
+    const [h0, p0] = token.split('.') as [string, string];
+    const bom = (b64: string) =>
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(b64, 'base64url')]).toString(
+        'base64url',
+      );
+    const t = part === 'header' ? `${bom(h0)}.${p0}.${sig}` : `${h0}.${bom(p0)}.${sig}`;
     expect(codeOfSync(() => decodeJws(t, MAX_TOKEN_BYTES))).toBe('invalid_token');
   });
 
