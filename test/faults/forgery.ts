@@ -342,8 +342,16 @@ export function forgeries(m: ForgeryMaterial, randomCount: number): Forgery[] {
     ),
   );
   add(
-    'payload with a lone surrogate, signed by A',
-    signWith(m.privateKeyA, header, b64(`${JSON.stringify(claims).slice(0, -1)},"x":"\\ud800"}`)),
+    'payload with invalid UTF-8, signed by A',
+    signWith(
+      m.privateKeyA,
+      header,
+      Buffer.concat([
+        Buffer.from(`${JSON.stringify(claims).slice(0, -1)},"x":"`),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('"}'),
+      ]).toString('base64url'),
+    ),
   );
   add(
     'payload nested 1000 deep, signed by A',

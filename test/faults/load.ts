@@ -4,7 +4,7 @@
  * Every answer is judged against the ledger as it arrives and counted in the current scenario.
  */
 import { call, isServerError, type CallResult } from './http.js';
-import { Ledger, type Kind, type TokenEntry } from './ledger.js';
+import type { Kind, Ledger, TokenEntry } from './ledger.js';
 import type { Op, ScenarioStats } from './stats.js';
 
 export interface LoadOptions {
@@ -110,6 +110,8 @@ export class Load {
     try {
       const res = await call(target, method, path, init);
       this.stats.count(op, res.status);
+      if (res.status === 'timeout')
+        this.stats.sample(`${op} timed out after ${res.endedAt - res.startedAt} ms`);
       judgeServerError(this.stats, op, res);
       return res;
     } finally {
@@ -120,9 +122,9 @@ export class Load {
   /** One request of the mix. */
   async step(): Promise<void> {
     const r = Math.random();
-    if (r < 0.3) return this.verify(this.ledger.pickRevoked() ?? this.#anyEntry());
+    if (r < 0.25) return this.verify(this.ledger.pickRevoked() ?? this.#anyEntry());
     if (r < 0.6) return this.verify(this.#anyEntry());
-    if (r < 0.88) return this.mint();
+    if (r < 0.92) return this.mint();
     return this.revoke();
   }
 

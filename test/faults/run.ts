@@ -7,11 +7,14 @@ import { runSuite } from './suite.js';
 const args = process.argv.slice(2);
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? args[onlyAt + 1]?.split(',') : undefined;
+const logsAt = args.indexOf('--logs');
+const logDir = logsAt >= 0 ? args[logsAt + 1] : undefined;
 
 try {
   const result = await runSuite({
     profile: args.includes('--reduced') ? 'reduced' : 'full',
     ...(only ? { only } : {}),
+    ...(logDir ? { logDir } : {}),
   });
   process.stdout.write(`${result.table}\n`);
   process.stdout.write(

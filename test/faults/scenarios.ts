@@ -18,6 +18,7 @@ import { newMasterKey, type Context } from './context.js';
 import { forgeries } from './forgery.js';
 import { call, isServerError } from './http.js';
 import type { Load } from './load.js';
+import { stopPostgres } from './postgres-control.js';
 import { runScript, ServiceProcess } from './service-process.js';
 import type { ScenarioStats } from './stats.js';
 
@@ -86,6 +87,8 @@ async function verifySample(ctx: Context, n: number): Promise<Record<string, num
       body: { token: e.token },
       timeoutMs: 5000,
     });
+    // A token the load revoked meanwhile is no longer a valid token to ask about.
+    if (ctx.ledger.expectation(e, Date.now()) !== 'active') return;
     const key =
       res.status === '200'
         ? (res.body as { active?: unknown }).active === true
@@ -159,7 +162,7 @@ export const postgresRestart: Scenario = {
   sameWorkers: true,
   async run(ctx, stats) {
     await sleep(ctx.profile.steadyMs);
-    await ctx.pg.stop();
+    await stopPostgres(ctx.pg);
     ctx.log('  postgres stopped');
     await sleep(ctx.profile.outageMs / 2);
     const during = await verifySample(ctx, 200);

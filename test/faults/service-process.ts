@@ -4,6 +4,7 @@
  * started here is killed by `kill()`, which the suite calls in a finally block.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,23 +35,61 @@ export function runScript(
   });
 }
 
-/** Direct children of a process (the cluster's workers), from procfs. */
-export function childPids(pid: number): number[] {
+/**
+ * Direct children of a process whose command line contains `marker` (the cluster's workers run
+ * server.ts; tsx also starts an esbuild helper, which is not a worker).
+ */
+export function childPids(pid: number, marker = 'service/src/server.ts'): number[] {
   try {
-    const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+    const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], {
+      encoding: 'utf8',
+    });
     return out
       .split('\n')
-      .map((l) => Number(l.trim()))
-      .filter((n) => Number.isInteger(n) && n > 0);
+      .map((l) => l.trim())
+      .filter((l) => l.includes(marker))
+      .map((l) => Number(l.split(/\s+/)[0]))
+      .filter((n) => Number.isInteger(n) && n > 0 && isAlive(n));
   } catch {
     return []; // ps exits 1 when there are none
   }
 }
 
+/** Every descendant of a process (children, their children, …). */
+export function descendantPids(pid: number): number[] {
+  let out: string;
+  try {
+    out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const line of out.split('\n')) {
+    const [c, p] = line.trim().split(/\s+/).map(Number);
+    if (c === undefined || p === undefined || !c) continue;
+    children.set(p, [...(children.get(p) ?? []), c]);
+  }
+  const found: number[] = [];
+  const stack = [pid];
+  while (stack.length > 0) {
+    for (const c of children.get(stack.pop() as number) ?? []) {
+      found.push(c);
+      stack.push(c);
+    }
+  }
+  return found;
+}
+
+/** Whether `pid` is a live process (a zombie waiting to be reaped counts as gone). */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -130,9 +169,8 @@ export class ServiceProcess {
   workerPids(): number[] {
     const pid = this.#child?.pid;
     if (pid === undefined || !this.running) return [];
-    const pids = childPids(pid);
-    for (const p of pids) this.#pids.add(p);
-    return pids;
+    for (const p of descendantPids(pid)) this.#pids.add(p);
+    return childPids(pid);
   }
 
   signal(signal: NodeJS.Signals): void {
@@ -166,5 +204,6 @@ export class ServiceProcess {
       }
     }
     if (this.#child && this.running) await this.waitExit(5000);
+    for (let i = 0; i < 50 && this.leftovers().length > 0; i++) await sleep(100);
   }
 }

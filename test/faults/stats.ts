@@ -87,6 +87,7 @@ export function formatTable(rows: readonly ScenarioStats[]): string {
     'revoked→active',
     'valid refused',
     'recover',
+    'time',
     'result',
   ];
   const lines = rows.map((s) => [
@@ -100,6 +101,7 @@ export function formatTable(rows: readonly ScenarioStats[]): string {
     String(s.revokedReportedActive),
     String(s.validWronglyRefused),
     s.recoverMs === undefined ? '-' : `${(s.recoverMs / 1000).toFixed(2)} s`,
+    `${(((s.endedAt ?? Date.now()) - s.startedAt) / 1000).toFixed(1)} s`,
     s.passed ? 'PASS' : 'FAIL',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));

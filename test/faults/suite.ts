@@ -4,6 +4,8 @@
  * starts is stopped in `finally`, whatever happens.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { migrate } from '../../service/src/db/migrate.js';
 import { migrationsDir } from '../../service/src/db/migrations-dir.js';
@@ -15,6 +17,7 @@ import {
   type ManagedServer,
 } from '../../scripts/support/servers.js';
 import { audit } from './audit.js';
+import { destroyPostgres } from './postgres-control.js';
 import { newMasterKey, PROFILES, type Context, type Profile } from './context.js';
 import { call } from './http.js';
 import { Ledger } from './ledger.js';
@@ -28,6 +31,8 @@ export interface SuiteOptions {
   /** Run only the scenarios whose name starts with one of these (e.g. "3"). */
   only?: string[];
   log?: (line: string) => void;
+  /** Write each service instance's log here at the end. */
+  logDir?: string;
 }
 
 export interface SuiteResult {
@@ -161,12 +166,20 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
     );
     for (const scenario of scenarios) rows.push(await runScenario(ctx, scenario));
   } finally {
+    log('stopping everything the suite started');
+    if (options.logDir) {
+      mkdirSync(options.logDir, { recursive: true });
+      for (const i of instances) writeFileSync(join(options.logDir, `${i.name}.log`), i.log);
+    }
     for (const instance of instances) await instance.kill();
+    log('  service instances killed');
     if (ctx) {
       ctx.redisClient.disconnect();
       await ctx.sql.end({ timeout: 2 }).catch(() => {});
     }
-    await Promise.all([pg?.destroy(), redis?.destroy()]);
+    log('  harness connections closed');
+    await Promise.all([pg && destroyPostgres(pg), redis?.destroy()]);
+    log('  postgres and redis stopped');
   }
   const leftovers = instances.flatMap((i) => i.leftovers());
   const table = formatTable(rows);
