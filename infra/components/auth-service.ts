@@ -127,6 +127,8 @@ export class AuthService extends pulumi.ComponentResource {
         // Create the replacement before deleting the old container (Pulumi's default, stated
         // here because the zero-downtime deploy depends on it).
         deleteBeforeReplace: false,
+        // The provider treats `envs` as a set and may hand it back reordered, so secrecy marked
+        // on single entries could land on the wrong ones: keep the whole list secret in state.
         additionalSecretOutputs: ['envs'],
       },
     );

@@ -88,6 +88,7 @@ export class Postgres extends pulumi.ComponentResource {
         parent: this,
         // Two servers must never share one data directory: stop the old one first.
         deleteBeforeReplace: true,
+        // The environment holds the password; see AuthService for why the whole list is secret.
         additionalSecretOutputs: ['envs'],
       },
     );

@@ -18,11 +18,6 @@ it('is up to date for every stack (run `npm run infra:render` and commit the res
   expect(await staleRenderings(fresh)).toEqual([]);
 });
 
-it('is stable: two renderings of the same program are identical', async () => {
-  const again = await renderAllStacks();
-  expect(again).toEqual(fresh);
-});
-
 describe.each(STACKS)('the %s rendering', (stack) => {
   it('shows every secret environment variable by name only', () => {
     const text = fresh.get(stack) ?? '';
