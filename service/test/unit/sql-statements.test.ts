@@ -92,3 +92,29 @@ $body$ LANGUAGE plpgsql;`;
     }
   });
 });
+
+describe('splitSqlStatements: the rarer Postgres forms', () => {
+  it("honours backslash escapes in E'…' strings", () => {
+    expect(splitSqlStatements("SELECT E'it\\'s; x'; SELECT 2;").map((s) => s.text)).toEqual([
+      "SELECT E'it\\'s; x';",
+      'SELECT 2;',
+    ]);
+  });
+
+  it('treats nested block comments as one comment', () => {
+    expect(splitSqlStatements('/* a /* b; */ c; */ SELECT 1;').map((s) => s.text)).toEqual([
+      '/* a /* b; */ c; */ SELECT 1;',
+    ]);
+  });
+
+  it('drops empty statements between semicolons', () => {
+    expect(splitSqlStatements('SELECT 1;;').map((s) => s.text)).toEqual(['SELECT 1;']);
+  });
+
+  it('reads a $ inside an identifier as part of it, not as a dollar quote', () => {
+    expect(splitSqlStatements('SELECT a$b$c FROM t; SELECT 2').map((s) => s.text)).toEqual([
+      'SELECT a$b$c FROM t;',
+      'SELECT 2',
+    ]);
+  });
+});
