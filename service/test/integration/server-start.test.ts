@@ -36,6 +36,20 @@ function start(env: Record<string, string | undefined>): {
   return { child, done };
 }
 
+/** Polls GET /health until it answers 200 or the time is up. */
+async function healthyWithin(port: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 const base = () => ({
   AUTH_DATABASE_URL: db.url,
   REDIS_URL: inject('redisUrl'),
@@ -97,16 +111,7 @@ describe('a good configuration', () => {
       AUTH_HOST: '127.0.0.1',
     });
     try {
-      const deadline = Date.now() + 20_000;
-      let ok = false;
-      while (!ok && Date.now() < deadline) {
-        ok = await fetch(`http://127.0.0.1:${port}/health`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (!ok) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(ok).toBe(true);
+      expect(await healthyWithin(port, 20_000)).toBe(true);
     } finally {
       child.kill('SIGTERM');
     }
@@ -126,16 +131,7 @@ describe('a good configuration', () => {
       AUTH_HOST: '127.0.0.1',
     });
     try {
-      const deadline = Date.now() + 20_000;
-      let ok = false;
-      while (!ok && Date.now() < deadline) {
-        ok = await fetch(`http://127.0.0.1:${port}/health`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (!ok) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(ok).toBe(true);
+      expect(await healthyWithin(port, 20_000)).toBe(true);
     } finally {
       child.kill('SIGTERM');
     }
