@@ -4,6 +4,7 @@
  * before the connections go.
  */
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import type { Config } from './config.js';
 import {
   createAuthCore,
@@ -48,6 +49,15 @@ export function loggerOptions(config: Config): Record<string, unknown> {
   };
 }
 
+/** Writes out whatever the asynchronous log destination still holds. */
+function flushLog(destination: ReturnType<typeof pino.destination> | undefined): void {
+  try {
+    destination?.flushSync();
+  } catch {
+    // stdout is gone (the reader closed the pipe): nothing left to write to.
+  }
+}
+
 export async function startWorker(
   config: Config,
   options: StartWorkerOptions = {},
@@ -59,8 +69,14 @@ export async function startWorker(
   });
   const core = createAuthCore(config, sql, redis, options);
   const stopListening = listenForRevocationEvents(core);
+  // Log lines go to stdout asynchronously: a synchronous write per line was a large share of a
+  // busy worker's time (bench/README.md). Lines are buffered only while an earlier write is still
+  // in flight; they are flushed on close and, by pino, on a normal exit. A worker killed outright
+  // (SIGKILL, out of memory) can lose those last few lines.
+  const destination =
+    options.logger === undefined ? pino.destination({ dest: 1, sync: false }) : undefined;
   const app = await buildApp(core, {
-    logger: options.logger === undefined ? loggerOptions(config) : options.logger,
+    logger: destination ? { ...loggerOptions(config), stream: destination } : options.logger,
     ...(options.rateLimitPrefix === undefined ? {} : { rateLimitPrefix: options.rateLimitPrefix }),
   });
   const stopMaintenance = startRevocationMaintenance(core, options.resyncIntervalMs);
@@ -78,6 +94,7 @@ export async function startWorker(
           sql.end({ timeout: 5 }),
           redis.quit().catch(() => redis.disconnect()),
         ]);
+        flushLog(destination);
       })();
       return closing;
     },
