@@ -12,31 +12,53 @@ export class StrictJsonError extends Error {
 }
 
 const MAX_DEPTH = 16;
+/** Numbers and literals, matched where the parser stands (sticky). */
+const SCALAR = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+/** At most this many characters of a number are read; what follows is then refused. */
+const MAX_SCALAR_CHARS = 64;
+const SCALAR_PREFIX = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/;
 
-/** Parses `text` as a JSON object, refusing duplicate member names at any depth. */
+/**
+ * Parses `text` as a JSON object, refusing duplicate member names at any depth.
+ *
+ * Token verification runs this twice per token, so it avoids needless garbage: duplicates are
+ * found on the object being built (it has no prototype, so `in` sees only its own members) rather
+ * than in a set of their own, and scalars are matched where they stand rather than on a copy.
+ */
 export function parseStrictJsonObject(text: string): Record<string, unknown> {
   let i = 0;
+  const n = text.length;
   const ws = () => {
-    while (
-      i < text.length &&
-      (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')
-    )
-      i++;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) i++;
+      else return;
+    }
   };
   const fail = (what: string): never => {
     throw new StrictJsonError(`${what} at offset ${i}`);
   };
-  const str = (): string => {
+  /**
+   * A string at `i`. Member names without escapes are sliced (they become property keys, which
+   * V8 stores as copies); values go through JSON.parse, which also decodes escapes, so that a
+   * value kept by a cache is a string of its own rather than a slice pinning the whole text.
+   */
+  const str = (name: boolean): string => {
     const start = i;
+    let escaped = false;
     i++; // opening quote
-    while (i < text.length) {
+    while (i < n) {
       const c = text.charCodeAt(i);
       if (c === 0x22) {
         i++;
-        return JSON.parse(text.slice(start, i)) as string;
+        return name && !escaped
+          ? text.slice(start + 1, i - 1)
+          : (JSON.parse(text.slice(start, i)) as string);
       }
-      if (c === 0x5c) i += 2;
-      else if (c < 0x20) fail('control character in string');
+      if (c === 0x5c) {
+        escaped = true;
+        i += 2;
+      } else if (c < 0x20) fail('control character in string');
       else i++;
     }
     return fail('unterminated string');
@@ -44,72 +66,78 @@ export function parseStrictJsonObject(text: string): Record<string, unknown> {
   const value = (depth: number): unknown => {
     if (depth > MAX_DEPTH) fail('nesting too deep');
     ws();
-    const c = text[i];
-    if (c === '{') {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */) {
       i++;
       const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-      const seen = new Set<string>();
       ws();
-      if (text[i] === '}') {
+      if (text.charCodeAt(i) === 0x7d /* } */) {
         i++;
         return out;
       }
       for (;;) {
         ws();
-        if (text[i] !== '"') fail('expected member name');
-        const key = str();
-        if (seen.has(key)) fail(`duplicate member "${key}"`);
-        seen.add(key);
+        if (text.charCodeAt(i) !== 0x22) fail('expected member name');
+        const key = str(true);
+        if (key in out) fail(`duplicate member "${key}"`);
         ws();
-        if (text[i] !== ':') fail('expected ":"');
+        if (text.charCodeAt(i) !== 0x3a /* : */) fail('expected ":"');
         i++;
         out[key] = value(depth + 1);
         ws();
-        if (text[i] === ',') {
+        const next = text.charCodeAt(i);
+        if (next === 0x2c /* , */) {
           i++;
           continue;
         }
-        if (text[i] === '}') {
+        if (next === 0x7d /* } */) {
           i++;
           return out;
         }
         fail('expected "," or "}"');
       }
     }
-    if (c === '[') {
+    if (c === 0x5b /* [ */) {
       i++;
       const out: unknown[] = [];
       ws();
-      if (text[i] === ']') {
+      if (text.charCodeAt(i) === 0x5d /* ] */) {
         i++;
         return out;
       }
       for (;;) {
         out.push(value(depth + 1));
         ws();
-        if (text[i] === ',') {
+        const next = text.charCodeAt(i);
+        if (next === 0x2c /* , */) {
           i++;
           continue;
         }
-        if (text[i] === ']') {
+        if (next === 0x5d /* ] */) {
           i++;
           return out;
         }
         fail('expected "," or "]"');
       }
     }
-    if (c === '"') return str();
-    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(
-      text.slice(i, i + 64),
-    );
+    if (c === 0x22) return str(false);
+    SCALAR.lastIndex = i;
+    const m = SCALAR.exec(text);
     if (!m) return fail('unexpected character');
-    i += m[0].length;
-    return JSON.parse(m[0]) as unknown;
+    let scalar = m[0];
+    if (scalar.length > MAX_SCALAR_CHARS) {
+      scalar = (SCALAR_PREFIX.exec(text.slice(i, i + MAX_SCALAR_CHARS)) as RegExpExecArray)[0];
+    }
+    i += scalar.length;
+    if (scalar === 'true') return true;
+    if (scalar === 'false') return false;
+    if (scalar === 'null') return null;
+    return Number(scalar);
   };
   ws();
-  if (text[i] !== '{') fail('expected an object');
+  if (text.charCodeAt(i) !== 0x7b) fail('expected an object');
   const result = value(0) as Record<string, unknown>;
   ws();
-  if (i !== text.length) fail('trailing characters');
+  if (i !== n) fail('trailing characters');
   return { ...result };
 }
