@@ -266,6 +266,14 @@ function loopbackAnswers(port: number): Promise<boolean> {
   });
 }
 
+/** A Node process running the server: the primary or a cluster worker (whatever its flags). */
+function isServerProcess(argv: readonly string[]): boolean {
+  return (
+    /(^|\/)node$/.test(argv[0] ?? '') &&
+    argv.slice(1).some((arg) => /(^|\/)dist\/service\/src\/server\.js$/.test(arg))
+  );
+}
+
 async function checkContainers(
   stack: Stack,
   containers: readonly InspectedContainer[],
@@ -289,12 +297,10 @@ async function checkContainers(
       throw new E2eError(`${name}: PID 1 is ${pid1}, not an init process`);
     const tree = await must(
       'docker',
-      ['exec', c.Id, 'sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " <$p/cmdline; echo; done'],
+      ['exec', c.Id, 'sh', '-c', 'for p in /proc/[0-9]*; do cat $p/cmdline; echo; done'],
       'listing processes',
     );
-    const servers = tree
-      .split('\n')
-      .filter((l) => /(^|\/)node (\/app\/)?dist\/service\/src\/server\.js\s*$/.test(l)).length;
+    const servers = tree.split('\n').filter((line) => isServerProcess(line.split('\0'))).length;
     if (servers !== 3)
       throw new E2eError(
         `${name}: ${servers} server processes, expected the primary and AUTH_WORKERS=2 workers`,
@@ -444,7 +450,19 @@ async function main(): Promise<number> {
   process.once('SIGTERM', stop);
   try {
     await timed('build auth image', () =>
-      stack.composeMust(['build', 'auth'], 'building the auth image', { stream: true }),
+      // The classic builder keeps the container of a failed step unless told not to; Compose v2
+      // (BuildKit) has no such containers and no such flag.
+      stack.composeMust(
+        [
+          'build',
+          ...(compose.command === 'docker-compose' && compose.version.startsWith('1.')
+            ? ['--force-rm']
+            : []),
+          'auth',
+        ],
+        'building the auth image',
+        { stream: true },
+      ),
     );
     const size = (
       await must(
