@@ -102,7 +102,10 @@ export async function buildApp(
     connectionTimeout: 30_000,
     keepAliveTimeout: 65_000,
     requestTimeout: 30_000,
-    return503OnClosing: true,
+    // A request routed after close() began (pipelined, or on a connection busy at SIGTERM) is
+    // served: the worker works until its close completes, and Fastify marks the response
+    // `Connection: close`. Fastify's own 503 for it is plain JSON, not our problem+json.
+    return503OnClosing: false,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
