@@ -29,6 +29,11 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly workers: number;
+  /**
+   * Each worker's V8 old-space limit in MB (--max-old-space-size), 0 for V8's default. Without a
+   * limit V8 lets a busy worker's heap grow to several times what it holds before collecting.
+   */
+  readonly workerHeapMb: number;
   readonly env: AuthEnv;
   readonly masterKey: MasterKeyConfig;
   /** The master key before the current one, during a master-key rotation. */
@@ -73,6 +78,15 @@ function required(env: Env, name: string, hint: string): string {
   const v = value(env, name);
   if (v === undefined) throw new ConfigError(name, `is required (${hint})`);
   return v;
+}
+
+/** AUTH_WORKER_HEAP_MB: 0 (V8's default) or at least 64, which the caches need with room. */
+function workerHeapMb(env: Env): number {
+  const mb = integer(env, 'AUTH_WORKER_HEAP_MB', 128, 0, 65_536);
+  if (mb !== 0 && mb < 64) {
+    throw new ConfigError('AUTH_WORKER_HEAP_MB', 'must be 0 (no limit) or at least 64');
+  }
+  return mb;
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -203,6 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: value(env, 'AUTH_HOST') ?? '0.0.0.0',
     port: integer(env, 'AUTH_PORT', 8001, 1, 65_535),
     workers: integer(env, 'AUTH_WORKERS', 2, 1, 64),
+    workerHeapMb: workerHeapMb(env),
     env: authEnv,
     masterKey,
     previousMasterKey,

@@ -32,6 +32,12 @@ async function primary(config: Config): Promise<void> {
     process.exit(1);
   }
 
+  if (config.workerHeapMb > 0) {
+    // A later flag wins over NODE_OPTIONS and the primary's own flags.
+    cluster.setupPrimary({
+      execArgv: [...process.execArgv, `--max-old-space-size=${config.workerHeapMb}`],
+    });
+  }
   let stopping = false;
   const restarts: number[] = [];
   const fork = (): Worker => cluster.fork();

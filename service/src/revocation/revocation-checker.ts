@@ -48,7 +48,11 @@ export class RevocationChecker {
   readonly #record: RecordPort;
   readonly #opts: RevocationCheckerOptions;
   readonly #now: () => number;
-  readonly #clearUntil = new LruCache<string, number>(100_000);
+  /**
+   * An entry is good for `recheckMs` (at most a second), so this needs to hold only the tokens
+   * one worker sees within that time; stale entries beyond that were only weight on the heap.
+   */
+  readonly #clearUntil = new LruCache<string, number>(20_000);
   readonly #revoked = new LruCache<string, true>(100_000);
   /** Set while the filter may lack revocations (Redis was unreachable); Postgres answers meanwhile. */
   #suspectSince: number | undefined;
