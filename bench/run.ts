@@ -6,10 +6,19 @@
  * BENCH_WARMUP (seconds, default 1), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 64), BENCH_ONLY (comma list of
  * cold,repeated,revoked,mint,propagation), BENCH_CPU_PROF (a folder: profile the service's
  * processes with --cpu-prof into it), BENCH_SERVICE_LOG_LEVEL (diagnostic: the
- * service's AUTH_LOG_LEVEL, to measure what request logging costs).
+ * service's AUTH_LOG_LEVEL, to measure what request logging costs), BENCH_NODE_FLAGS (diagnostic:
+ * extra node flags for the service's processes, space-separated, e.g. `--trace-gc`),
+ * BENCH_SERVICE_LOG (a file: keep a copy of the service's output there).
  */
 import type { ChildProcess } from 'node:child_process';
-import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -42,6 +51,9 @@ const only = new Set(
 const profileDir = process.env.BENCH_CPU_PROF;
 /** Diagnostic only: the service's AUTH_LOG_LEVEL (default: the service's own default, info). */
 const serviceLogLevel = process.env.BENCH_SERVICE_LOG_LEVEL;
+/** Diagnostic only: extra node flags for the service (e.g. --trace-gc), and where to keep its log. */
+const extraNodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const keepServiceLog = process.env.BENCH_SERVICE_LOG;
 
 const servers: ManagedServer[] = [];
 const tmp = mkdtempSync(join(tmpdir(), 'quint-bench-'));
@@ -158,7 +170,10 @@ async function main(): Promise<void> {
     workers: WORKERS,
     logDir: tmp,
     ...(serviceLogLevel ? { env: { AUTH_LOG_LEVEL: serviceLogLevel } } : {}),
-    ...(profileDir ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`] } : {}),
+    nodeFlags: [
+      ...extraNodeFlags,
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir)}`] : []),
+    ],
   });
   const creds = await createCredentials(service, backends.databaseUrl);
   const factory = await tokenFactory(service.env, creds.appToken, creds.bearer);
@@ -336,6 +351,7 @@ async function main(): Promise<void> {
     await factory.close();
     await stop(service.primary, 15_000);
     const serviceLogErrors = await countLogErrors(service.logFile);
+    if (keepServiceLog) copyFileSync(service.logFile, resolve(keepServiceLog));
     if (serviceLogErrors > 0) notes.push(`the service logged ${serviceLogErrors} error lines`);
 
     const verdicts = goals(figures, medianRatios);
@@ -351,6 +367,7 @@ async function main(): Promise<void> {
         raisedRateLimits: RAISED_RATE_LIMITS,
         generator: 'autocannon (separate process, pipelining 1)',
         serviceLogLevel: serviceLogLevel ?? 'default (info)',
+        serviceNodeFlags: extraNodeFlags,
       },
       figures,
       ratios: medianRatios,
