@@ -92,7 +92,8 @@ function workerHeapMb(env: Env): number {
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = value(env, name);
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  if (!/^\d+$/.test(raw))
+    throw new ConfigError(name, `must be a whole number, got ${JSON.stringify(raw)}`);
   const n = Number(raw);
   if (n < min || n > max)
     throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
@@ -104,7 +105,7 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (raw === undefined) return fallback;
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(raw)}`);
 }
 
 /**
@@ -174,7 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (envName !== 'development' && envName !== 'staging' && envName !== 'production') {
     throw new ConfigError(
       'AUTH_ENV',
-      `must be development, staging or production, got "${envName}"`,
+      `must be development, staging or production, got ${JSON.stringify(envName)}`,
     );
   }
   const authEnv: AuthEnv = envName;

@@ -237,3 +237,24 @@ describe('a bad or missing value stops the start with one line naming the variab
     expect(c.workers).toBe(1);
   });
 });
+
+describe('a value with a line break is still reported on one line', () => {
+  it.each([
+    ['AUTH_PORT', '80\n01'],
+    ['AUTH_ENV', 'dev\nx'],
+    ['AUTH_TRUST_PROXY', 'yes\nno'],
+  ])('%s', (name, bad) => {
+    let message = '';
+    try {
+      loadConfig({
+        AUTH_DATABASE_URL: 'postgres://u@localhost/db',
+        AUTH_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+        [name]: bad,
+      });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(new RegExp(`^${name}: `));
+    expect(message.split('\n')).toHaveLength(1);
+  });
+});
