@@ -129,9 +129,14 @@ export function listenForRevocationEvents(core: AuthCore): () => void {
   return () => subscriber.disconnect();
 }
 
+/** How often each worker deletes revocation rows of tokens that expired over a day ago. */
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
 /**
  * Keeps the revocation filter in step with Postgres: rebuilds it when Redis lost it and copies
- * recent revocations into it, every `intervalMs`. Returns a function that stops it.
+ * recent revocations into it, every `intervalMs`; and hourly drops revocation rows whose tokens
+ * have long expired, so the record, like the filter, stays bounded. Returns a function that stops
+ * it.
  */
 export function startRevocationMaintenance(core: AuthCore, intervalMs = 1000): () => void {
   let running = false;
@@ -150,8 +155,11 @@ export function startRevocationMaintenance(core: AuthCore, intervalMs = 1000): (
   const timer = setInterval(tick, intervalMs);
   timer.unref();
   tick();
+  const prune = setInterval(() => void core.revocations.prune().catch(() => {}), PRUNE_INTERVAL_MS);
+  prune.unref();
   return () => {
     clearInterval(timer);
+    clearInterval(prune);
     core.redis.off('ready', tick);
   };
 }

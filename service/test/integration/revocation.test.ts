@@ -166,3 +166,18 @@ describe('while Postgres is down', () => {
     );
   });
 });
+
+describe('the record stays bounded', () => {
+  it('prune deletes revocations of tokens that expired over a day ago, and only those', async () => {
+    const live = await s.mint(app, { kind: 'session' });
+    await revoke(live.token);
+    const cid = String((await s.verify(app)).cid);
+    await s.sql`
+      INSERT INTO auth.revocations (jti, customer_id, kind, expires_at, revoked_by)
+      SELECT 'old-' || g, ${cid}::uuid, 'session',
+             now() - interval '2 days', 'test'
+      FROM generate_series(1, 3) g`;
+    expect(await s.core.revocations.prune()).toBe(3);
+    expect(await s.core.revocations.revokedAmong([live.jti])).toEqual([live.jti]);
+  });
+});
