@@ -9,7 +9,7 @@ import { ALIASES, DATABASE, LABELS, PORTS } from '../topology.js';
 
 /** Arguments of `Postgres`. */
 export interface PostgresArgs {
-  /** Image reference, e.g. `postgres:16-alpine`. */
+  /** Image reference, e.g. `postgres:17-trixie`. */
   readonly image: string;
   /** The private network's name; Postgres joins no other. */
   readonly privateNetworkName: pulumi.Input<string>;

@@ -8,7 +8,7 @@ import { ALIASES, LABELS, PORTS } from '../topology.js';
 
 /** Arguments of `Redis`. */
 export interface RedisArgs {
-  /** Image reference, e.g. `redis:7-alpine`. */
+  /** Image reference, e.g. `redis:8-trixie`. */
   readonly image: string;
   /** The private network's name; Redis joins no other. */
   readonly privateNetworkName: pulumi.Input<string>;
