@@ -82,10 +82,20 @@ class AccessLogController extends LogController {
   }
 }
 
+/**
+ * A request still unanswered after this long is answered 503. Postgres or Redis that stop
+ * answering (frozen, partitioned) rather than refusing would otherwise hold callers for as long
+ * as the outage lasts: postgres.js has no client-side query timeout, and statement_timeout is
+ * enforced by the server that is not answering.
+ */
+export const REQUEST_DEADLINE_MS = 4000;
+
 export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Key prefix for rate-limit counters in Redis. */
   rateLimitPrefix?: string;
+  /** See {@link REQUEST_DEADLINE_MS}. */
+  requestDeadlineMs?: number;
 }
 
 export async function buildApp(
@@ -116,6 +126,25 @@ export async function buildApp(
 
   // JSON only: Fastify would otherwise hand a text/plain body to the routes as a string.
   app.removeContentTypeParser('text/plain');
+
+  const deadlineMs = options.requestDeadlineMs ?? REQUEST_DEADLINE_MS;
+  app.addHook('onRequest', (request, reply, done) => {
+    const timer = setTimeout(() => {
+      if (reply.sent || reply.raw.headersSent) return;
+      request.log.error({ deadlineMs }, 'request deadline exceeded; answering 503');
+      sendProblem(
+        reply,
+        problemOf(
+          ErrorCodes.dependencyUnavailable,
+          'a backing store did not answer in time; retry shortly',
+          request.id,
+        ),
+      );
+    }, deadlineMs);
+    timer.unref();
+    reply.raw.once('close', () => clearTimeout(timer));
+    done();
+  });
 
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);

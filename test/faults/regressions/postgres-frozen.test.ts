@@ -1,0 +1,68 @@
+/**
+ * Regression: with Postgres frozen (SIGSTOP: connections stay open, nothing answers), a mint
+ * waited for as long as the freeze lasted, because postgres.js has no client-side query timeout
+ * and statement_timeout is enforced by the frozen server itself. Found by the fault suite
+ * ("postgres frozen"). Every request now gets an answer within REQUEST_DEADLINE_MS: a 503
+ * problem+json when a backing store does not answer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REQUEST_DEADLINE_MS } from '../../../service/src/http/app.js';
+import { startPostgres, type ManagedServer } from '../../../scripts/support/servers.js';
+import { createMigratedDatabase, createTestStack, type TestStack } from '../../support/fixtures.js';
+import { destroyPostgres, postmasterPid } from '../postgres-control.js';
+import { descendantPids } from '../service-process.js';
+
+let pg: ManagedServer;
+let s: TestStack;
+let frozen: number[] = [];
+
+function signal(pids: number[], sig: NodeJS.Signals) {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  const db = await createMigratedDatabase(pg.url);
+  s = await createTestStack({ databaseUrl: db.url });
+});
+afterAll(async () => {
+  signal(frozen, 'SIGCONT');
+  await s?.close();
+  if (pg) await destroyPostgres(pg);
+});
+
+describe('a frozen Postgres', () => {
+  it('gets a mint a 503 problem+json within the request deadline, not a hang', async () => {
+    const { token: app } = await s.appToken();
+    await s.mint(app, { kind: 'session' }); // warm: the app token and its key are cached
+    await new Promise((r) => setTimeout(r, 5500)); // the signing key cache (5 s) has lapsed
+    const pid = postmasterPid(pg);
+    frozen = pid === undefined ? [] : [pid, ...descendantPids(pid)];
+    expect(frozen.length).toBeGreaterThan(1);
+    signal(frozen, 'SIGSTOP');
+    const started = Date.now();
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/v1/tokens',
+      headers: { authorization: `Bearer ${app}` },
+      payload: { kind: 'session' },
+    });
+    const took = Date.now() - started;
+    signal(frozen, 'SIGCONT');
+    frozen = [];
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ code: 'dependency_unavailable' });
+    expect(took).toBeGreaterThanOrEqual(REQUEST_DEADLINE_MS - 50);
+    expect(took).toBeLessThan(REQUEST_DEADLINE_MS + 1000);
+    // and once Postgres answers again, so does the service
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await s.mint(app, { kind: 'session' })).token).toBeTruthy();
+  }, 40_000);
+});
