@@ -31,6 +31,8 @@ describe('fault suite, reduced run', () => {
       '6',
       '7',
       '8',
+      '9',
+      '10',
     ]);
   });
 

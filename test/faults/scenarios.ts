@@ -2,6 +2,7 @@
  * The eight fault scenarios (plus a baseline). Each runs while the load runs; the suite then
  * stops the load and audits the ledger. A scenario adds its own checks to its stats.
  */
+import { execFileSync } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,8 +19,8 @@ import { newMasterKey, type Context } from './context.js';
 import { forgeries } from './forgery.js';
 import { call, isServerError } from './http.js';
 import type { Load } from './load.js';
-import { stopPostgres } from './postgres-control.js';
-import { runScript, ServiceProcess } from './service-process.js';
+import { postmasterPid, stopPostgres } from './postgres-control.js';
+import { descendantPids, runScript, ServiceProcess } from './service-process.js';
 import type { ScenarioStats } from './stats.js';
 
 export interface Scenario {
@@ -656,6 +657,58 @@ export const abuse: Scenario = {
   },
 };
 
+/**
+ * Pids to freeze with SIGSTOP: Redis itself, or Postgres' backends and helpers (not the
+ * postmaster, whose fast shutdown can stall after a freeze). The service's pooled connections
+ * then stay open and get no answer, as in a partition that drops packets.
+ */
+function serverPids(ctx: Context, which: 'postgres' | 'redis'): number[] {
+  if (which === 'postgres') {
+    const pid = postmasterPid(ctx.pg);
+    return pid === undefined ? [] : descendantPids(pid);
+  }
+  const out = execFileSync('ps', ['-e', '-o', 'pid=,args='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => l.includes('redis-server') && l.includes(`:${ctx.redis.port}`))
+    .map((l) => Number(l.trim().split(/\s+/)[0]))
+    .filter((n) => Number.isInteger(n) && n > 0);
+}
+
+function freezer(which: 'postgres' | 'redis'): Scenario {
+  return {
+    name: which === 'postgres' ? '9 postgres backends frozen' : '10 redis frozen',
+    sameWorkers: true,
+    async run(ctx, stats) {
+      await sleep(ctx.profile.steadyMs);
+      const pids = serverPids(ctx, which);
+      if (pids.length === 0) throw new Error(`no ${which} process found`);
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      ctx.log(`  ${which} frozen (${pids.length} processes)`);
+      try {
+        await sleep(ctx.profile.outageMs);
+      } finally {
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGCONT');
+          } catch {
+            /* gone */
+          }
+        }
+      }
+      const healed = Date.now();
+      ctx.log(`  ${which} thawed`);
+      await awaitRecovery(ctx, stats, healed);
+      await sleep(ctx.profile.steadyMs);
+      noServerErrors(stats, 'no 5xx other than 503', which === 'postgres');
+      noTimeouts(stats);
+    },
+  };
+}
+
+export const postgresFrozen = freezer('postgres');
+export const redisFrozen = freezer('redis');
+
 export const SCENARIOS: Scenario[] = [
   baseline,
   redisRestartEmpty,
@@ -666,4 +719,6 @@ export const SCENARIOS: Scenario[] = [
   bootstrapAndMigrate,
   masterKeyRotation,
   abuse,
+  postgresFrozen,
+  redisFrozen,
 ];

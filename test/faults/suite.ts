@@ -115,7 +115,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
       AUTH_ENV: 'development',
       AUTH_MASTER_KEY: newMasterKey(),
       AUTH_ADMIN_TOKEN: adminToken,
-      AUTH_LOG_LEVEL: 'warn',
+      AUTH_LOG_LEVEL: process.env.FAULTS_SERVICE_LOG_LEVEL ?? 'warn',
       AUTH_SHUTDOWN_GRACE_MS: '5000',
       // One client on loopback makes all the traffic: per-IP and per-customer limits would
       // throttle the load itself. Throttling has its own tests.
