@@ -43,8 +43,10 @@ describe('a frozen Postgres', () => {
     await s.mint(app, { kind: 'session' }); // warm: the app token and its key are cached
     await new Promise((r) => setTimeout(r, 5500)); // the signing key cache (5 s) has lapsed
     const pid = postmasterPid(pg);
-    frozen = pid === undefined ? [] : [pid, ...descendantPids(pid)];
-    expect(frozen.length).toBeGreaterThan(1);
+    // The backends, not the postmaster: pooled connections stay open and get no answer (as in a
+    // partition), and the postmaster's fast shutdown at the end does not stall.
+    frozen = pid === undefined ? [] : descendantPids(pid);
+    expect(frozen.length).toBeGreaterThan(0);
     signal(frozen, 'SIGSTOP');
     const started = Date.now();
     const res = await s.app.inject({
