@@ -48,6 +48,8 @@ export interface Config {
   readonly mintRateLimitPerMinute: number;
   readonly failedAuthRateLimitPerMinute: number;
   readonly shutdownGraceMs: number;
+  /** A request still unanswered after this long gets 503 (a frozen Postgres must not hold callers). */
+  readonly requestDeadlineMs: number;
   readonly trustProxy: boolean;
   readonly keyActivationDelaySeconds: number;
   readonly revocationRecheckMs: number;
@@ -66,6 +68,9 @@ export class ConfigError extends Error {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** Default of AUTH_REQUEST_DEADLINE_MS. */
+export const DEFAULT_REQUEST_DEADLINE_MS = 4000;
 
 const KDF_SALT = 'quint-auth/master-key/v1';
 
@@ -245,6 +250,13 @@ export function loadConfig(env: Env = process.env): Config {
       10_000_000,
     ),
     shutdownGraceMs: integer(env, 'AUTH_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    requestDeadlineMs: integer(
+      env,
+      'AUTH_REQUEST_DEADLINE_MS',
+      DEFAULT_REQUEST_DEADLINE_MS,
+      100,
+      120_000,
+    ),
     trustProxy: boolean(env, 'AUTH_TRUST_PROXY', false),
     keyActivationDelaySeconds: integer(env, 'AUTH_KEY_ACTIVATION_DELAY_SECONDS', 0, 0, 86_400),
     revocationRecheckMs: integer(env, 'AUTH_REVOCATION_RECHECK_MS', 250, 0, 1000),

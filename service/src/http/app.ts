@@ -83,12 +83,12 @@ class AccessLogController extends LogController {
 }
 
 /**
- * A request still unanswered after this long is answered 503. Postgres or Redis that stop
- * answering (frozen, partitioned) rather than refusing would otherwise hold callers for as long
- * as the outage lasts: postgres.js has no client-side query timeout, and statement_timeout is
- * enforced by the server that is not answering.
+ * A request still unanswered after AUTH_REQUEST_DEADLINE_MS (default below) is answered 503.
+ * Postgres or Redis that stop answering (frozen, partitioned) rather than refusing would otherwise
+ * hold callers for as long as the outage lasts: postgres.js has no client-side query timeout, and
+ * statement_timeout is enforced by the server that is not answering.
  */
-export const REQUEST_DEADLINE_MS = 4000;
+export { DEFAULT_REQUEST_DEADLINE_MS as REQUEST_DEADLINE_MS } from '../config.js';
 
 export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
@@ -127,7 +127,7 @@ export async function buildApp(
   // JSON only: Fastify would otherwise hand a text/plain body to the routes as a string.
   app.removeContentTypeParser('text/plain');
 
-  const deadlineMs = options.requestDeadlineMs ?? REQUEST_DEADLINE_MS;
+  const deadlineMs = options.requestDeadlineMs ?? core.config.requestDeadlineMs;
   app.addHook('onRequest', (request, reply, done) => {
     const timer = setTimeout(() => {
       if (reply.sent || reply.raw.headersSent) return;
