@@ -31,6 +31,8 @@ export interface BloomParameters {
 export const DEFAULT_BLOOM: BloomParameters = { bits: 1 << 20, hashes: 7 };
 
 const DAY = 86_400;
+/** Bits set by one BITFIELD command. */
+const SET_BATCH = 4096;
 /** Keep a day's filter this long after the day ends, beyond any clock skew. */
 const GRACE_SECONDS = 3600;
 
@@ -105,15 +107,26 @@ export class RevocationFilter {
   /** Sets the entries' bits; idempotent. */
   async add(entries: readonly RevokedEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const pipeline = this.#redis.pipeline();
-    const expiring = new Map<string, number>();
+    // One BITFIELD SET per day and batch rather than a SETBIT per bit: a resync after an outage
+    // may carry thousands of entries, and a pipeline of tens of thousands of commands outlives
+    // the command timeout and piles up in memory.
+    const byDay = new Map<number, number[]>();
     for (const { jti, exp } of entries) {
       const day = expiryDayOfId(jti) ?? Math.floor(exp / DAY);
-      const key = this.#dayKey(day);
-      for (const o of bitOffsets(jti, this.#params)) pipeline.setbit(key, o, 1);
-      expiring.set(key, (day + 1) * DAY + GRACE_SECONDS);
+      const offsets = byDay.get(day) ?? [];
+      offsets.push(...bitOffsets(jti, this.#params));
+      byDay.set(day, offsets);
     }
-    for (const [key, at] of expiring) pipeline.expireat(key, at);
+    const pipeline = this.#redis.pipeline();
+    for (const [day, offsets] of byDay) {
+      const key = this.#dayKey(day);
+      for (let i = 0; i < offsets.length; i += SET_BATCH) {
+        const args: (string | number)[] = [];
+        for (const o of offsets.slice(i, i + SET_BATCH)) args.push('SET', 'u1', o, 1);
+        pipeline.bitfield(key, ...(args as ['SET', string, number, number]));
+      }
+      pipeline.expireat(key, (day + 1) * DAY + GRACE_SECONDS);
+    }
     const results = await pipeline.exec();
     for (const [err] of results ?? []) if (err) throw err;
   }

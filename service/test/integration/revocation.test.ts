@@ -181,3 +181,19 @@ describe('the record stays bounded', () => {
     expect(await s.core.revocations.revokedAmong([live.jti])).toEqual([live.jti]);
   });
 });
+
+describe('the filter under a burst of revocations', () => {
+  it('adds thousands of entries in a handful of commands, so a resync cannot outlive the command timeout', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const { newTokenId } = await import('../../src/tokens/ids.js');
+    const entries = Array.from({ length: 20_000 }, () => ({ jti: newTokenId(exp), exp }));
+    const stats = async () =>
+      Number(/total_commands_processed:(\d+)/.exec(await s.redis.info('stats'))?.[1]);
+    const before = await stats();
+    await s.core.filter.add(entries);
+    const commands = (await stats()) - before;
+    expect(commands).toBeLessThan(100);
+    for (const e of entries.slice(0, 50))
+      expect(await s.core.filter.check([e.jti])).not.toBe('clear');
+  });
+});
