@@ -90,9 +90,14 @@ export async function startWorker(
         stopMaintenance();
         await app.close();
         stopListening();
+        // Nothing needs the connections once the app has closed: give a maintenance query or
+        // QUIT a moment, then cut them, so a half-dead connection cannot eat the grace period.
         await Promise.allSettled([
-          sql.end({ timeout: 5 }),
-          redis.quit().catch(() => redis.disconnect()),
+          sql.end({ timeout: 1 }),
+          Promise.race([
+            redis.quit(),
+            new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+          ]).finally(() => redis.disconnect()),
         ]);
         flushLog(destination);
       })();
