@@ -55,6 +55,17 @@ export const LABELS = Object.freeze({
   stack: 'com.quint.stack',
 });
 
+/** The labels that tie a container to its service and stack. */
+export function serviceLabels(
+  service: ServiceName,
+  stack: string,
+): { label: string; value: string }[] {
+  return [
+    { label: LABELS.service, value: service },
+    { label: LABELS.stack, value: stack },
+  ];
+}
+
 /** Prefix of a stack's Docker resource names, so several stacks can share one Docker host. */
 export function stackPrefix(stack: string): string {
   return `quint-${stack}`;

@@ -4,7 +4,7 @@
  */
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { ALIASES, LABELS, PORTS } from '../topology.js';
+import { ALIASES, PORTS, serviceLabels } from '../topology.js';
 
 /** Arguments of `Api`. */
 export interface ApiArgs {
@@ -67,10 +67,7 @@ export class Api extends pulumi.ComponentResource {
         restart: 'unless-stopped',
         init: true,
         destroyGraceSeconds: 30,
-        labels: [
-          { label: LABELS.service, value: 'api' },
-          { label: LABELS.stack, value: args.stack },
-        ],
+        labels: serviceLabels('api', args.stack),
       },
       // The host port can be bound by one container only, so the old one must go first: an API
       // replacement is a short ingress gap. (Auth replacements have none.)

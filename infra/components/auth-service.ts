@@ -14,8 +14,8 @@ import {
   AUTH_HEALTHCHECK,
   AUTH_IMAGE_USER,
   AUTH_SERVICE_URL,
-  LABELS,
   PORTS,
+  serviceLabels,
 } from '../topology.js';
 
 /** Where `AUTH_MASTER_KEY` comes from: the stack's secret config, or generated once here. */
@@ -117,10 +117,7 @@ export class AuthService extends pulumi.ComponentResource {
         // SIGTERM first, so the old container finishes in-flight requests while the new one serves.
         destroyGraceSeconds: 30,
         stopTimeout: 30,
-        labels: [
-          { label: LABELS.service, value: 'auth' },
-          { label: LABELS.stack, value: args.environment },
-        ],
+        labels: serviceLabels('auth', args.environment),
       },
       {
         parent: this,

@@ -4,7 +4,7 @@
  */
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { ALIASES, LABELS } from '../topology.js';
+import { ALIASES, serviceLabels } from '../topology.js';
 
 /** Arguments of `Orchestrator`. */
 export interface OrchestratorArgs {
@@ -56,10 +56,7 @@ export class Orchestrator extends pulumi.ComponentResource {
         restart: 'unless-stopped',
         init: true,
         destroyGraceSeconds: 30,
-        labels: [
-          { label: LABELS.service, value: 'orchestrator' },
-          { label: LABELS.stack, value: args.stack },
-        ],
+        labels: serviceLabels('orchestrator', args.stack),
       },
       // No name and no host port: the new container starts (healthy) before the old one stops.
       { parent: this },

@@ -5,7 +5,7 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
-import { ALIASES, DATABASE, LABELS, PORTS } from '../topology.js';
+import { ALIASES, DATABASE, PORTS, serviceLabels } from '../topology.js';
 
 /** Arguments of `Postgres`. */
 export interface PostgresArgs {
@@ -79,10 +79,7 @@ export class Postgres extends pulumi.ComponentResource {
         restart: 'unless-stopped',
         init: true,
         stopTimeout: 60,
-        labels: [
-          { label: LABELS.service, value: 'postgres' },
-          { label: LABELS.stack, value: args.stack },
-        ],
+        labels: serviceLabels('postgres', args.stack),
       },
       {
         parent: this,

@@ -4,7 +4,7 @@
  */
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
-import { ALIASES, LABELS, PORTS } from '../topology.js';
+import { ALIASES, PORTS, serviceLabels } from '../topology.js';
 
 /** Arguments of `Redis`. */
 export interface RedisArgs {
@@ -61,10 +61,7 @@ export class Redis extends pulumi.ComponentResource {
         waitTimeout: 60,
         restart: 'unless-stopped',
         init: true,
-        labels: [
-          { label: LABELS.service, value: 'redis' },
-          { label: LABELS.stack, value: args.stack },
-        ],
+        labels: serviceLabels('redis', args.stack),
       },
       // One append-only file, one writer: stop the old server before the new one starts.
       { parent: this, deleteBeforeReplace: true },
