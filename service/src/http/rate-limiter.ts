@@ -9,7 +9,6 @@ export interface RateLimitResult {
   allowed: boolean;
   /** Seconds until the window resets. */
   resetSeconds: number;
-  remaining: number;
 }
 
 export class RateLimiter {
@@ -28,45 +27,55 @@ export class RateLimiter {
   }
 
   /** Counts one hit and says whether it is within `limit` per window. */
-  async hit(
+  hit(
     bucket: string,
     id: string,
     limit: number,
     windowSeconds = 60,
     nowMs = Date.now(),
   ): Promise<RateLimitResult> {
-    const [key, reset] = this.#key(bucket, id, windowSeconds, nowMs);
-    try {
+    return this.#count(bucket, id, limit, windowSeconds, nowMs, async (key) => {
       const res = await this.#redis
         .multi()
         .incr(key)
         .expire(key, windowSeconds + 1)
         .exec();
-      const count = Number(res?.[0]?.[1] ?? 0);
-      return {
-        allowed: count <= limit,
-        resetSeconds: reset,
-        remaining: Math.max(0, limit - count),
-      };
-    } catch {
-      return { allowed: true, resetSeconds: reset, remaining: limit };
-    }
+      // The hit just counted is allowed while it is within the limit.
+      return Number(res?.[0]?.[1] ?? 0) - 1;
+    });
   }
 
   /** Whether `id` has already used up `limit` in this window, without counting a hit. */
-  async exceeded(
+  exceeded(
     bucket: string,
     id: string,
     limit: number,
     windowSeconds = 60,
     nowMs = Date.now(),
   ): Promise<RateLimitResult> {
+    return this.#count(bucket, id, limit, windowSeconds, nowMs, async (key) =>
+      Number((await this.#redis.get(key)) ?? 0),
+    );
+  }
+
+  /** Asks `read` how many hits came before this one; fails open when Redis cannot answer. */
+  async #count(
+    bucket: string,
+    id: string,
+    limit: number,
+    windowSeconds: number,
+    nowMs: number,
+    read: (key: string) => Promise<number>,
+  ): Promise<RateLimitResult> {
     const [key, reset] = this.#key(bucket, id, windowSeconds, nowMs);
     try {
-      const count = Number((await this.#redis.get(key)) ?? 0);
-      return { allowed: count < limit, resetSeconds: reset, remaining: Math.max(0, limit - count) };
+      const before = await read(key);
+      return {
+        allowed: before < limit,
+        resetSeconds: reset,
+      };
     } catch {
-      return { allowed: true, resetSeconds: reset, remaining: limit };
+      return { allowed: true, resetSeconds: reset };
     }
   }
 }
