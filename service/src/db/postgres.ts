@@ -17,7 +17,7 @@ export interface DatabaseOptions {
 export const RECONNECT_BACKOFF_SECONDS = 0.1;
 
 export function createSql(url: string, options: DatabaseOptions = {}): Sql {
-  return postgres(url, {
+  const sql = postgres(url, {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeout ?? 3,
     idle_timeout: 60,
@@ -33,6 +33,16 @@ export function createSql(url: string, options: DatabaseOptions = {}): Sql {
       statement_timeout: options.statementTimeoutMs ?? 5000,
     },
   });
+  // postgres.js looks up array types on every new connection with a query nobody awaits: if
+  // Postgres goes away during it, the rejection is unhandled and ends the process. One lookup
+  // registers the parsers for the whole pool, so after the first query the others skip it.
+  sql`SELECT 1`.then(
+    () => {
+      (sql.options as { fetch_types: boolean }).fetch_types = false;
+    },
+    () => {},
+  );
+  return sql;
 }
 
 /** Whether an error means Postgres could not be reached or did not answer (as opposed to a query error). */
