@@ -197,3 +197,64 @@ describe('the filter under a burst of revocations', () => {
       expect(await s.core.filter.check([e.jti])).not.toBe('clear');
   });
 });
+
+describe('checks asked for at the same time', () => {
+  const stats = async () =>
+    Number(/total_commands_processed:(\d+)/.exec(await s.redis.info('stats'))?.[1]);
+
+  it('go to Redis together and each gets its own answer', async () => {
+    const { newTokenId } = await import('../../src/tokens/ids.js');
+    const now = Math.floor(Date.now() / 1000);
+    const [dayOne, dayTwo] = [now + 3600, now + 3 * 86_400];
+    const revoked = [newTokenId(dayOne), newTokenId(dayTwo)];
+    await s.core.filter.add(revoked.map((jti, i) => ({ jti, exp: i === 0 ? dayOne : dayTwo })));
+    // 300 checks (more than one round trip holds), of one to three ids over both days; every
+    // seventh includes a revoked id somewhere in its lineage.
+    const checks = Array.from({ length: 300 }, (_, i) => {
+      const ids = [newTokenId(i % 2 ? dayOne : dayTwo), newTokenId(dayTwo)].slice(0, 1 + (i % 2));
+      if (i % 7 === 0) ids.splice(i % 3 === 0 ? 0 : ids.length, 0, revoked[i % 2]!);
+      return { ids, revoked: i % 7 === 0 };
+    });
+    const before = await stats();
+    const answers = await Promise.all(checks.map((c) => s.core.filter.check(c.ids)));
+    const commands = (await stats()) - before - 1; // the second INFO counts itself
+    expect(answers).toEqual(checks.map((c) => (c.revoked ? 'maybe' : 'clear')));
+    // Two round trips of EXISTS + one BITFIELD per day, instead of 300 × 2 or more.
+    expect(commands).toBe(6);
+  });
+
+  it('all answer "unready" when the filter has not been built', async () => {
+    const { RevocationFilter } = await import('../../src/revocation/revocation-filter.js');
+    const { newTokenId } = await import('../../src/tokens/ids.js');
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const empty = new RevocationFilter(s.redis, { prefix: `${s.prefix}:never-built` });
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => empty.check([newTokenId(exp)])),
+    );
+    expect(answers).toEqual(Array(10).fill('unready'));
+  });
+
+  it('all fail when Redis cannot answer; none is taken for "clear"', async () => {
+    const { RevocationFilter } = await import('../../src/revocation/revocation-filter.js');
+    const { createRedis } = await import('../../src/redis.js');
+    const { newTokenId } = await import('../../src/tokens/ids.js');
+    const gone = createRedis('redis://127.0.0.1:1');
+    gone.on('error', () => {});
+    try {
+      const filter = new RevocationFilter(gone, { prefix: `${s.prefix}:gone` });
+      const exp = Math.floor(Date.now() / 1000) + 3600;
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 5 }, () => filter.check([newTokenId(exp)])),
+      );
+      expect(outcomes.map((o) => o.status)).toEqual(Array(5).fill('rejected'));
+    } finally {
+      gone.disconnect();
+    }
+  });
+
+  it('an id that is not one of ours is "maybe" at once, without Redis', async () => {
+    const before = await stats();
+    expect(await s.core.filter.check(['not-a-token-id'])).toBe('maybe');
+    expect((await stats()) - before - 1).toBe(0);
+  });
+});
