@@ -3,7 +3,7 @@
  * revocation filter in step with Postgres, and listens. Its `close` finishes requests in flight
  * before the connections go.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { pino } from 'pino';
 import type { Config } from './config.js';
 import {
@@ -14,8 +14,13 @@ import {
   type AuthCoreOptions,
 } from './auth-core.js';
 import { createSql } from './db/postgres.js';
-import { buildApp, REDACTED_LOG_PATHS } from './http/app.js';
+import { buildApp, REDACTED_LOG_PATHS, type AccessLog } from './http/app.js';
 import { createRedis } from './redis.js';
+
+/** Log lines are written to stdout in blocks of at least this many bytes (about 25 lines)… */
+const LOG_BLOCK_BYTES = 4096;
+/** …or after this long, whichever comes first. */
+const LOG_FLUSH_MS = 500;
 
 export interface RunningWorker {
   app: FastifyInstance;
@@ -49,6 +54,20 @@ export function loggerOptions(config: Config): Record<string, unknown> {
   };
 }
 
+/**
+ * The worker's logging on one destination: Fastify's logger (redacted), and the access log on the
+ * same destination and level without redaction (see buildApp's AccessLogController).
+ */
+export function logging(
+  config: Config,
+  destination: pino.DestinationStream,
+): { logger: FastifyServerOptions['logger']; accessLog: AccessLog } {
+  return {
+    logger: { ...loggerOptions(config), stream: destination },
+    accessLog: pino({ level: config.logLevel }, destination),
+  };
+}
+
 /** Writes out whatever the asynchronous log destination still holds. */
 function flushLog(destination: ReturnType<typeof pino.destination> | undefined): void {
   try {
@@ -69,14 +88,22 @@ export async function startWorker(
   });
   const core = createAuthCore(config, sql, redis, options);
   const stopListening = listenForRevocationEvents(core);
-  // Log lines go to stdout asynchronously: a synchronous write per line was a large share of a
-  // busy worker's time (bench/README.md). Lines are buffered only while an earlier write is still
-  // in flight; they are flushed on close and, by pino, on a normal exit. A worker killed outright
-  // (SIGKILL, out of memory) can lose those last few lines.
+  // Log lines go to stdout asynchronously and in blocks: a write per line was a large share of a
+  // busy worker's time (bench/README.md). Lines wait until LOG_BLOCK_BYTES have gathered or
+  // LOG_FLUSH_MS has passed, and are flushed on close and, by pino, on a normal exit. A worker
+  // killed outright (SIGKILL, out of memory) can lose what it had not yet written: at most one
+  // block or LOG_FLUSH_MS of lines.
   const destination =
-    options.logger === undefined ? pino.destination({ dest: 1, sync: false }) : undefined;
+    options.logger === undefined
+      ? pino.destination({
+          dest: 1,
+          sync: false,
+          minLength: LOG_BLOCK_BYTES,
+          periodicFlush: LOG_FLUSH_MS,
+        })
+      : undefined;
   const app = await buildApp(core, {
-    logger: destination ? { ...loggerOptions(config), stream: destination } : options.logger,
+    ...(destination ? logging(config, destination) : { logger: options.logger }),
     ...(options.rateLimitPrefix === undefined ? {} : { rateLimitPrefix: options.rateLimitPrefix }),
   });
   const stopMaintenance = startRevocationMaintenance(core, options.resyncIntervalMs);

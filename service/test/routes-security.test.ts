@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
-import { loggerOptions } from '../src/worker.js';
+import { logging } from '../src/worker.js';
 import { createTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../../test/support/fixtures.js';
 
 let s: TestStack;
@@ -206,8 +206,9 @@ describe('logs', () => {
         cb();
       },
     });
+    // As a worker logs: Fastify's logger and the access log on one destination.
     const logged = await buildApp(s.core, {
-      logger: { ...loggerOptions({ ...s.config, logLevel: 'trace' }), stream },
+      ...logging({ ...s.config, logLevel: 'trace' }, stream),
       rateLimitPrefix: `${s.prefix}:rl2`,
     });
     try {
@@ -237,6 +238,7 @@ describe('logs', () => {
         headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
         payload: {},
       });
+      await logged.inject({ method: 'GET', url: `/v1/tokens/${token}/anything?token=${token}` });
       const all = lines.join('');
       expect(lines.length).toBeGreaterThan(4);
       expect(all).not.toContain(token.split('.')[2] as string);
@@ -244,6 +246,49 @@ describe('logs', () => {
       expect(all).not.toContain(TEST_ADMIN_TOKEN);
       expect(all).not.toMatch(/quint_app_[0-9A-Za-z]{20}/);
       expect(all).not.toMatch(/bearer +[A-Za-z0-9_-]{8}/i);
+    } finally {
+      await logged.close();
+    }
+  });
+
+  it('one access line per request, with its request id; none for /health below warn', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(
+          ...chunk
+            .toString()
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as never),
+        );
+        cb();
+      },
+    });
+    const logged = await buildApp(s.core, {
+      ...logging({ ...s.config, logLevel: 'info' }, stream),
+      rateLimitPrefix: `${s.prefix}:rl3`,
+    });
+    try {
+      await logged.inject({ method: 'GET', url: '/health' });
+      await logged.inject({
+        method: 'POST',
+        url: '/v1/tokens/verify?x=1',
+        headers: { 'x-request-id': 'abc-1' },
+        payload: { token: 'x.y.z' },
+      });
+      expect(lines).toEqual([
+        expect.objectContaining({
+          level: 30,
+          reqId: 'abc-1',
+          method: 'POST',
+          path: '/v1/tokens/verify',
+          status: 200,
+          ms: expect.any(Number) as number,
+          msg: 'request',
+          pid: process.pid,
+        }),
+      ]);
     } finally {
       await logged.close();
     }

@@ -18,6 +18,7 @@ afterAll(async () => db?.drop());
 function start(env: Record<string, string | undefined>): {
   child: ChildProcess;
   done: Promise<{ code: number | null; stderr: string; stdout: string }>;
+  stdout: () => string;
 } {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('AUTH_') && k !== 'REDIS_URL'),
@@ -33,7 +34,7 @@ function start(env: Record<string, string | undefined>): {
   const done = new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) =>
     child.on('exit', (code) => resolve({ code, stderr, stdout })),
   );
-  return { child, done };
+  return { child, done, stdout: () => stdout };
 }
 
 /** Polls GET /health until it answers 200 or the time is up. */
@@ -117,6 +118,33 @@ describe('a good configuration', () => {
     }
     const { code } = await done;
     expect(code).toBe(0);
+  });
+
+  it('writes access lines within a second while serving, not only at exit', async () => {
+    const port = await freePort();
+    const { child, done, stdout } = start({
+      ...base(),
+      AUTH_PORT: String(port),
+      AUTH_WORKERS: '1',
+      AUTH_HOST: '127.0.0.1',
+      AUTH_LOG_LEVEL: 'info',
+    });
+    try {
+      expect(await healthyWithin(port, 20_000)).toBe(true);
+      await fetch(`http://127.0.0.1:${port}/v1/tokens/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'flush-check' },
+        body: JSON.stringify({ token: 'x.y.z' }),
+      });
+      const deadline = Date.now() + 1500;
+      while (!stdout().includes('"reqId":"flush-check"') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(stdout()).toContain('"reqId":"flush-check"');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect((await done).code).toBe(0);
   });
 
   it('accepts the compose file local-dev passphrase and the asyncpg URL form outside production, with a warning', async () => {
