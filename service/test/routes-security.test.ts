@@ -294,3 +294,70 @@ describe('logs', () => {
     }
   });
 });
+
+describe('response headers', () => {
+  const security = {
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'cross-origin-resource-policy': 'same-origin',
+  };
+
+  it('every kind of answer carries the security headers, its request id and no-store', async () => {
+    const minted = await s.mint(appA, { kind: 'session' });
+    const answers = [
+      // active (twice: the second answer is the remembered one), inactive, a problem, a 413
+      { method: 'POST' as const, url: '/v1/tokens/verify', payload: { token: minted.token } },
+      { method: 'POST' as const, url: '/v1/tokens/verify', payload: { token: minted.token } },
+      { method: 'POST' as const, url: '/v1/tokens/verify', payload: { token: 'x.y.z' } },
+      { method: 'POST' as const, url: '/v1/tokens/verify', payload: { nothing: 1 } },
+      { method: 'POST' as const, url: '/v1/tokens/verify', payload: { token: 'a'.repeat(20_000) } },
+      { method: 'GET' as const, url: '/health' },
+    ];
+    const statuses: number[] = [];
+    for (const [i, a] of answers.entries()) {
+      const res = await s.app.inject({ ...a, headers: { 'x-request-id': `r-${i}` } });
+      statuses.push(res.statusCode);
+      expect(res.headers).toMatchObject({
+        ...security,
+        'x-request-id': `r-${i}`,
+        'cache-control': 'no-store',
+      });
+      expect(res.headers['strict-transport-security']).toBeUndefined(); // not production
+      expect(String(res.headers['content-type'])).toMatch(/^application\/(problem\+)?json/);
+    }
+    expect(statuses).toEqual([200, 200, 200, 400, 413, 200]);
+  });
+
+  it('the remembered verify answer is the same as the first, byte for byte', async () => {
+    const { token } = await s.mint(appA, { kind: 'session' });
+    const bodies = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const res = await s.app.inject({
+        method: 'POST',
+        url: '/v1/tokens/verify',
+        payload: { token },
+      });
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      bodies.add(res.body);
+    }
+    expect(bodies.size).toBe(1);
+    expect(JSON.parse([...bodies][0]!)).toMatchObject({ active: true, kind: 'session' });
+  });
+
+  it('JWKS may be cached for a minute; HSTS is sent in production', async () => {
+    const jwks = await s.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+    expect(jwks.headers).toMatchObject({ ...security, 'cache-control': 'public, max-age=60' });
+    const production = await buildApp({
+      ...s.core,
+      config: { ...s.core.config, env: 'production' },
+    });
+    try {
+      const res = await production.inject({ method: 'GET', url: '/health' });
+      expect(res.headers['strict-transport-security']).toBe('max-age=63072000; includeSubDomains');
+    } finally {
+      await production.close();
+    }
+  });
+});

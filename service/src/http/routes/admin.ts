@@ -66,7 +66,6 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
         },
         'admin',
       );
-      reply.header('cache-control', 'no-store');
       return reply.code(201).send({
         token: created.token,
         id: created.id,

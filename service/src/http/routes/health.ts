@@ -52,7 +52,6 @@ export const healthRoutes: FastifyPluginAsync<{ core: AuthCore }> = async (app, 
         ),
       ]);
       const ok = pg === 'ok' && redis === 'ok';
-      reply.header('cache-control', 'no-store');
       return reply
         .code(ok ? 200 : 503)
         .send({ status: ok ? 'ok' : 'unavailable', postgres: pg, redis });

@@ -51,10 +51,15 @@ function introspection(p: Principal, core: AuthCore) {
   };
 }
 
+const JSON_UTF8 = 'application/json; charset=utf-8';
+
 export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (
   app,
   { core, auth, limiter },
 ) => {
+  /** Verify answers already serialised, by principal (see the verify route). */
+  const introspected = new WeakMap<Principal, string>();
+
   app.post<{ Body: MintBody }>(
     '/v1/tokens',
     { schema: { body: MintBody, response: { 201: MintResponse, ...problems } } },
@@ -75,7 +80,6 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (
         ttlSeconds: body.ttl_seconds,
         subject: body.subject,
       });
-      reply.header('cache-control', 'no-store');
       return reply.code(201).send({
         token: minted.token,
         kind: minted.kind,
@@ -92,10 +96,9 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (
     '/v1/tokens/verify',
     { schema: { body: TokenBody, response: { 200: VerifyResponse, ...problems } } },
     async (request, reply) => {
-      reply.header('cache-control', 'no-store');
+      let principal: Principal;
       try {
-        const principal = await core.verifier.authenticate(request.body.token);
-        return introspection(principal, core);
+        principal = await core.verifier.authenticate(request.body.token);
       } catch (error) {
         // An invalid, expired or revoked token is an answer, not an error (RFC 7662).
         if (error instanceof AuthError && error.code !== ErrorCodes.dependencyUnavailable) {
@@ -104,13 +107,22 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (
         }
         throw error;
       }
+      // A verified token's principal is one object for as long as the verifier remembers it, and
+      // its answer never changes: serialise it once (revocation is checked above every time).
+      let body = introspected.get(principal);
+      if (body === undefined) {
+        // The route's compiled response schema (fast-json-stringify) returns a string.
+        body = reply.serialize(introspection(principal, core)) as string;
+        introspected.set(principal, body);
+      }
+      return reply.type(JSON_UTF8).send(body);
     },
   );
 
   app.post<{ Body: TokenBody }>(
     '/v1/tokens/revoke',
     { schema: { body: TokenBody, response: { 200: RevokeResponse, ...problems } } },
-    async (request, reply) => {
+    async (request) => {
       const caller = await auth.principal(request);
       let result;
       try {
@@ -124,7 +136,6 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (
         }
         throw error;
       }
-      reply.header('cache-control', 'no-store');
       return result;
     },
   );
