@@ -4,8 +4,9 @@
  * unreachable Redis is settled by Postgres; if neither can answer, the caller gets
  * DependencyUnavailableError, never "not revoked".
  *
- * A "clear" answer is remembered for at most `recheckMs` (default 250 ms) so that a token
- * presented on every call costs no round trip. That memory is used only while this worker hears
+ * A "clear" answer is remembered per id for at most `recheckMs` (default 250 ms), so that a
+ * token presented on every call costs no round trip and a new token whose ancestors were just
+ * checked costs the check of its own id only. That memory is used only while this worker hears
  * revocations as they happen (Redis pub/sub, see `revocationEvents`): every revocation clears it
  * on every worker, so a revoked token is refused everywhere at once, and within `recheckMs` even
  * if a message were lost. Ids found revoked are remembered.
@@ -99,18 +100,21 @@ export class RevocationChecker {
   /** Whether any of `ids` is revoked. Throws DependencyUnavailableError if that cannot be known. */
   async anyRevoked(ids: readonly string[]): Promise<boolean> {
     for (const id of ids) if (this.#revoked.get(id)) return true;
-    const key = ids[ids.length - 1] ?? '';
     const now = this.#now();
+    // Ids found clear a moment ago are not asked again: a token's ancestors (its app token, the
+    // agent that minted it) are shared by every token minted from them, so most lineages need
+    // only their own new id checked.
+    let unsure = ids;
     if (this.#listening) {
-      const until = this.#clearUntil.get(key);
-      if (until !== undefined && until > now) return false;
+      unsure = ids.filter((id) => !((this.#clearUntil.get(id) ?? 0) > now));
+      if (unsure.length === 0) return false;
     }
 
     if (this.#suspectSince === undefined) {
       const epoch = this.#epoch;
       let answer: FilterAnswer;
       try {
-        answer = await this.#filter.check(ids);
+        answer = await this.#filter.check(unsure);
       } catch (error) {
         this.markSuspect();
         this.#opts.onEvent?.({ type: 'filter-unavailable', error });
@@ -118,7 +122,7 @@ export class RevocationChecker {
       }
       if (answer === 'clear') {
         if (this.#listening && this.#opts.recheckMs > 0 && epoch === this.#epoch) {
-          this.#clearUntil.set(key, now + this.#opts.recheckMs);
+          for (const id of unsure) this.#clearUntil.set(id, now + this.#opts.recheckMs);
         }
         return false;
       }

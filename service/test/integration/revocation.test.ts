@@ -3,7 +3,7 @@
  * revoked token, Postgres answers while Redis cannot, and verify answers 503 (never active:true)
  * when neither can.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startPostgres, startRedis, type ManagedServer } from '../../../scripts/support/servers.js';
 import {
   createMigratedDatabase,
@@ -256,5 +256,73 @@ describe('checks asked for at the same time', () => {
     const before = await stats();
     expect(await s.core.filter.check(['not-a-token-id'])).toBe('maybe');
     expect((await stats()) - before - 1).toBe(0);
+  });
+});
+
+describe('clear answers remembered per id', () => {
+  it('a new token whose ancestors were just found clear costs the check of its own id only', async () => {
+    const agent = await s.mint(app, { kind: 'agent', subject: 'planner' });
+    const [first, second] = [
+      await s.mint(agent.token, { kind: 'subagent', subject: 'a' }),
+      await s.mint(agent.token, { kind: 'subagent', subject: 'b' }),
+    ];
+    const asked: string[][] = [];
+    const check = s.core.filter.check.bind(s.core.filter);
+    const spy = vi.spyOn(s.core.filter, 'check').mockImplementation((ids) => {
+      asked.push([...ids]);
+      return check(ids);
+    });
+    try {
+      expect((await s.verify(first.token)).active).toBe(true);
+      expect((await s.verify(second.token)).active).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(asked.at(-1)).toEqual([second.jti]);
+  });
+
+  it('revoking an ancestor on another worker refuses its descendants here at once', async () => {
+    const other = await createTestStack({
+      databaseUrl: s.config.databaseUrl,
+      redisUrl: s.config.redisUrl,
+      redisPrefix: `${s.prefix}:revoked`,
+    });
+    try {
+      const agent = await s.mint(app, { kind: 'agent', subject: 'planner' });
+      const kids = [
+        await s.mint(agent.token, { kind: 'subagent', subject: 'a' }),
+        await s.mint(agent.token, { kind: 'subagent', subject: 'b' }),
+      ];
+      expect((await s.verify(kids[0]!.token)).active).toBe(true); // agent remembered clear here
+      const caller = await other.core.verifier.authenticate(app);
+      await other.core.tokens.revoke(caller, agent.token);
+      // The announcement reaches this worker in milliseconds; well within recheckMs anyway.
+      await until(async () => !(await s.verify(kids[1]!.token)).active, 1000);
+      expect((await s.verify(kids[0]!.token)).active).toBe(false);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('an ancestor revoked without an announcement is refused once recheckMs has passed', async () => {
+    const agent = await s.mint(app, { kind: 'agent', subject: 'planner' });
+    const kids = [
+      await s.mint(agent.token, { kind: 'subagent', subject: 'a' }),
+      await s.mint(agent.token, { kind: 'subagent', subject: 'b' }),
+    ];
+    expect((await s.verify(kids[0]!.token)).active).toBe(true);
+    // What a worker that lost its pub/sub connection would miss: Postgres and the filter have
+    // the revocation, this worker hears nothing.
+    const exp = Math.floor(new Date(agent.expires_at).getTime() / 1000);
+    await s.core.revocations.revoke({
+      jti: agent.jti,
+      exp,
+      customerId: (await s.core.verifier.authenticate(app)).cid,
+      kind: 'agent',
+      revokedBy: 'test',
+    });
+    await s.core.filter.add([{ jti: agent.jti, exp }]);
+    // Within a second, as promised; here recheckMs (250 ms) or the periodic resync, whichever first.
+    await until(async () => !(await s.verify(kids[1]!.token)).active, 1000);
   });
 });
