@@ -41,12 +41,16 @@ function decodePart(part: string, what: string): Buffer {
   return bytes;
 }
 
+/**
+ * ignoreBOM: true keeps a leading U+FEFF in the text, where the strict parser refuses it; the
+ * default would strip it silently and give the token a second spelling. One decoder serves every
+ * call: without `stream`, decode() keeps no state between calls.
+ */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
-  // ignoreBOM: true keeps a leading U+FEFF in the text, where the strict parser refuses it; the
-  // default would strip it silently and give the token a second spelling.
-  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   try {
-    return parseStrictJsonObject(text.decode(bytes));
+    return parseStrictJsonObject(UTF8.decode(bytes));
   } catch (e) {
     if (e instanceof StrictJsonError || e instanceof TypeError || e instanceof SyntaxError) {
       throw invalid(`${what} is not a valid JSON object: ${e.message}`);

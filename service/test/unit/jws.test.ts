@@ -178,3 +178,14 @@ describe('decodeJws refuses', () => {
     expect(codeOfSync(() => decodeJws(huge, MAX_TOKEN_BYTES))).toBe('invalid_token');
   });
 });
+
+describe('the shared UTF-8 decoder', () => {
+  it('refuses a payload that is not UTF-8, and decodes the next token as before', () => {
+    const { privateKey } = generateEs256KeyPair();
+    const good = encodeJws({ alg: 'ES256', typ: 'agent+jwt', kid: 'k1' }, { a: 'é' }, privateKey);
+    const [h, , sig] = good.split('.');
+    const bad = `${h}.${Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x22, 0x7d]).toString('base64url')}.${sig}`;
+    expect(() => decodeJws(bad, 8192)).toThrow(/not a valid JSON object/);
+    expect(decodeJws(good, 8192).payload).toEqual({ a: 'é' });
+  });
+});

@@ -3,9 +3,19 @@
  * member names are refused at any depth, and only one JSON object is accepted.
  */
 import { describe, expect, it } from 'vitest';
-import { parseStrictJsonObject, StrictJsonError } from '../../src/tokens/strict-json.js';
+import {
+  parseStrictJsonObject,
+  readCanonicalJsonObject,
+  readJsonObjectStrictly,
+  StrictJsonError,
+} from '../../src/tokens/strict-json.js';
 
-describe('parseStrictJsonObject', () => {
+// The public parser (canonical text through the engine's parser, the rest character by
+// character) and the character-by-character reader alone must give the same answers.
+describe.each([
+  ['parseStrictJsonObject', parseStrictJsonObject],
+  ['readJsonObjectStrictly', readJsonObjectStrictly],
+])('%s', (_name, parseStrictJsonObject) => {
   it('reads what JSON.parse reads for ordinary objects', () => {
     const text =
       '{ "s": "a\\"b\\\\c\\u00e9\\n", "n": -1.5e3, "i": 0, "t": true, "f": false, "z": null,' +
@@ -73,5 +83,96 @@ describe('parseStrictJsonObject', () => {
 
   it('tolerates JSON whitespace around tokens', () => {
     expect(parseStrictJsonObject(' \t\r\n{ "a" :\n[ 1 , 2 ] }\n')).toEqual({ a: [1, 2] });
+  });
+});
+
+/** A small seeded generator, so that a failure names a case that can be replayed. */
+function prng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * JSON text written by hand rather than by JSON.stringify, so that it can hold what tokens must
+ * not: duplicate names (often), other spellings of numbers and strings, whitespace, deep nesting.
+ */
+function randomJsonText(rand: () => number, depth = 0): string {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const space = () => (rand() < 0.05 ? pick([' ', '\n', '\t ']) : '');
+  const str = () =>
+    pick(['"a"', '"b"', '"\\u0061"', '"sub"', '"__proto__"', '"é"', '"\\ud800"', '"x\\"y"', '""']);
+  const roll = rand();
+  if (depth < 18 && roll < 0.35) {
+    const n = Math.floor(rand() * 4);
+    const members = Array.from(
+      { length: n },
+      () => `${space()}${str()}${space()}:${randomJsonText(rand, depth + 1)}`,
+    );
+    return `{${members.join(',')}}`;
+  }
+  if (depth < 18 && roll < 0.5) {
+    const n = Math.floor(rand() * 3);
+    return `[${Array.from({ length: n }, () => randomJsonText(rand, depth + 1)).join(',')}]`;
+  }
+  if (roll < 0.75) return str();
+  return pick(['1', '-1', '1.0', '1e2', '100', '0', '-0', '1.5', 'true', 'false', 'null']);
+}
+
+function outcome(parse: (t: string) => Record<string, unknown>, text: string): string {
+  try {
+    return `ok ${JSON.stringify(parse(text))}`;
+  } catch (e) {
+    return e instanceof StrictJsonError || e instanceof SyntaxError ? 'refused' : `threw ${e}`;
+  }
+}
+
+describe('the canonical fast path', () => {
+  it('agrees with the strict reader on 20,000 generated texts, duplicates and deep nesting included', () => {
+    const rand = prng(20261128);
+    let accepted = 0;
+    let refused = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const generated = `{"k":${randomJsonText(rand)}}`;
+      // Half of the texts are respelled canonically where they can be, to reach the fast path.
+      let text = generated;
+      if (i % 2 === 0) {
+        try {
+          text = JSON.stringify(JSON.parse(generated));
+        } catch {
+          // not JSON at all; kept as it is
+        }
+      }
+      const strict = outcome(readJsonObjectStrictly, text);
+      expect(outcome(parseStrictJsonObject, text), text).toBe(strict);
+      const quick = readCanonicalJsonObject(text);
+      if (quick !== undefined) {
+        accepted++;
+        expect(`ok ${JSON.stringify(quick)}`, text).toBe(strict);
+      }
+      if (strict === 'refused') refused++;
+    }
+    // The generator reaches both paths and both answers.
+    expect(accepted).toBeGreaterThan(5_000);
+    expect(refused).toBeGreaterThan(500);
+  });
+
+  it('leaves duplicates, other spellings and deep nesting to the strict reader', () => {
+    for (const text of [
+      '{"exp":1,"exp":1}',
+      '{"a":1.0}',
+      '{"a":"\\u0061"}',
+      '{ "a":1}',
+      '{"a":' + '['.repeat(16) + ']'.repeat(16) + '}',
+    ]) {
+      expect(readCanonicalJsonObject(text), text).toBeUndefined();
+    }
+    expect(readCanonicalJsonObject('{"a":[1,{"b":null}],"c":"é"}')).toEqual({
+      a: [1, { b: null }],
+      c: 'é',
+    });
   });
 });
