@@ -20,6 +20,16 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+function groupAlive(child: ChildProcess): boolean {
+  if (child.pid === undefined) return false;
+  try {
+    process.kill(-child.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Starts `command` as the leader of a new process group and remembers it for cleanup. */
 export function start(command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
   const child = spawn(command, args, { ...options, detached: true });
@@ -44,7 +54,10 @@ export async function stop(child: ChildProcess, graceMs = 10_000): Promise<void>
       await exited(child);
     }
   }
-  // Stray grandchildren (a worker that outlived its primary) share the group.
+  // Workers may outlive their primary by a moment (finishing requests, or writing a --cpu-prof
+  // profile): give the group a few seconds, then SIGKILL stray grandchildren, which share it.
+  const until = Date.now() + 5000;
+  while (groupAlive(child) && Date.now() < until) await sleep(50);
   signalGroup(child, 'SIGKILL');
   running.delete(child);
 }
