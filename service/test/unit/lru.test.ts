@@ -54,4 +54,19 @@ describe('LruCache', () => {
     expect(c.size).toBe(1);
     expect(c.get('b')).toBe(2);
   });
+
+  it('under churn keeps the keys in use and the newest others, within its bound', () => {
+    // The revocation checker's pattern: a few hot keys (shared ancestors) read on every request
+    // while new keys stream through a full cache.
+    const c = new LruCache<string, number>(1000);
+    for (let i = 0; i < 10_000; i++) {
+      for (const hot of ['app', 'agent']) if (c.get(hot) === undefined) c.set(hot, -1);
+      c.set(`t${i}`, i);
+      expect(c.size).toBeLessThanOrEqual(1000);
+    }
+    expect([c.get('app'), c.get('agent')]).toEqual([-1, -1]);
+    expect(c.get('t9999')).toBe(9999);
+    expect(c.get('t9002')).toBe(9002);
+    expect(c.get('t9001')).toBeUndefined();
+  });
 });
