@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateEs256KeyPair, verifyEs256 } from '../../src/crypto/es256.js';
-import { decodeJws, encodeJws } from '../../src/tokens/jws.js';
+import { decodeJws, encodeJws, isCanonicalBase64url } from '../../src/tokens/jws.js';
 import { b64json, codeOfSync, highSTwin, MAX_TOKEN_BYTES } from './helpers.js';
 
 const { privateKey, publicKey } = generateEs256KeyPair();
@@ -187,5 +187,23 @@ describe('the shared UTF-8 decoder', () => {
     const bad = `${h}.${Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x22, 0x7d]).toString('base64url')}.${sig}`;
     expect(() => decodeJws(bad, 8192)).toThrow(/not a valid JSON object/);
     expect(decodeJws(good, 8192).payload).toEqual({ a: 'é' });
+  });
+});
+
+describe('isCanonicalBase64url', () => {
+  it('agrees with decoding and re-encoding on every length and every last character', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    let canonical = 0;
+    for (const stem of ['', 'QQ', 'QUJD', 'QUJDRA', 'eyJhbGciOiJFUzI1NiJ9']) {
+      for (const tail of ['', ...alphabet]) {
+        for (const extra of ['', 'A', 'AA', 'AAA']) {
+          const text = stem + extra + tail;
+          const expected = Buffer.from(text, 'base64url').toString('base64url') === text;
+          expect(isCanonicalBase64url(text), text).toBe(expected);
+          if (expected) canonical++;
+        }
+      }
+    }
+    expect(canonical).toBeGreaterThan(100);
   });
 });
