@@ -122,6 +122,8 @@ class AccessLogController extends LogController {
  * statement_timeout is enforced by the server that is not answering.
  */
 export { DEFAULT_REQUEST_DEADLINE_MS as REQUEST_DEADLINE_MS } from '../config.js';
+/** How often requests in flight are checked against their deadline. */
+const DEADLINE_SWEEP_MS = 100;
 
 export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
@@ -170,21 +172,40 @@ export async function buildApp(
     'cache-control': 'no-store',
   };
   const deadlineMs = options.requestDeadlineMs ?? core.config.requestDeadlineMs;
+  // One sweep every DEADLINE_SWEEP_MS over the requests in flight, rather than a timer and a
+  // 'close' listener per request: a request is only entered in a map here, and answered
+  // responses leave it at the next sweep. A 503 comes between deadlineMs and deadlineMs +
+  // DEADLINE_SWEEP_MS after the request arrived.
+  const inFlight = new Map<FastifyReply, number>();
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [reply, due] of inFlight) {
+        if (reply.sent || reply.raw.headersSent || reply.raw.destroyed) inFlight.delete(reply);
+        else if (due <= now) {
+          inFlight.delete(reply);
+          reply.request.log.error({ deadlineMs }, 'request deadline exceeded; answering 503');
+          sendProblem(
+            reply,
+            problemOf(
+              ErrorCodes.dependencyUnavailable,
+              'a backing store did not answer in time; retry shortly',
+              reply.request.id,
+            ),
+          );
+        }
+      }
+    },
+    Math.min(DEADLINE_SWEEP_MS, deadlineMs),
+  );
+  sweep.unref();
+  app.addHook('onClose', (_app, done) => {
+    clearInterval(sweep);
+    inFlight.clear();
+    done();
+  });
   app.addHook('onRequest', (request, reply, done) => {
-    const timer = setTimeout(() => {
-      if (reply.sent || reply.raw.headersSent) return;
-      request.log.error({ deadlineMs }, 'request deadline exceeded; answering 503');
-      sendProblem(
-        reply,
-        problemOf(
-          ErrorCodes.dependencyUnavailable,
-          'a backing store did not answer in time; retry shortly',
-          request.id,
-        ),
-      );
-    }, deadlineMs);
-    timer.unref();
-    reply.raw.once('close', () => clearTimeout(timer));
+    inFlight.set(reply, Date.now() + deadlineMs);
     // Set here rather than in an onSend hook: one object merge per request instead of a hook run
     // (an async one) on every response. Errors and 404s keep them; routes may replace
     // cache-control (JWKS is public for a minute).
