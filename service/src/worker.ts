@@ -15,10 +15,11 @@ import {
 } from './auth-core.js';
 import { createSql } from './db/postgres.js';
 import { buildApp, REDACTED_LOG_PATHS, type AccessLog } from './http/app.js';
+import { BlockLogDestination } from './log-destination.js';
 import { createRedis } from './redis.js';
 
-/** Log lines are written to stdout in blocks of at least this many bytes (about 25 lines)… */
-const LOG_BLOCK_BYTES = 4096;
+/** Log lines are handed to stdout's writer in blocks of this many characters (about 60 lines)… */
+const LOG_BLOCK_CHARS = 12 * 1024;
 /** …or after this long, whichever comes first. */
 const LOG_FLUSH_MS = 500;
 
@@ -68,10 +69,10 @@ export function logging(
   };
 }
 
-/** Writes out whatever the asynchronous log destination still holds. */
-function flushLog(destination: ReturnType<typeof pino.destination> | undefined): void {
+/** Writes out whatever the log destination still holds. */
+function flushLog(destination: BlockLogDestination | undefined): void {
   try {
-    destination?.flushSync();
+    destination?.close();
   } catch {
     // stdout is gone (the reader closed the pipe): nothing left to write to.
   }
@@ -88,20 +89,14 @@ export async function startWorker(
   });
   const core = createAuthCore(config, sql, redis, options);
   const stopListening = listenForRevocationEvents(core);
-  // Log lines go to stdout asynchronously and in blocks: a write per line was a large share of a
-  // busy worker's time (bench/README.md). Lines wait until LOG_BLOCK_BYTES have gathered or
-  // LOG_FLUSH_MS has passed, and are flushed on close and, by pino, on a normal exit. A worker
-  // killed outright (SIGKILL, out of memory) can lose what it had not yet written: at most one
-  // block or LOG_FLUSH_MS of lines.
+  // Log lines go to stdout asynchronously and in blocks (see BlockLogDestination); they are
+  // written out on close and at exit.
   const destination =
     options.logger === undefined
-      ? pino.destination({
-          dest: 1,
-          sync: false,
-          minLength: LOG_BLOCK_BYTES,
-          periodicFlush: LOG_FLUSH_MS,
-        })
+      ? new BlockLogDestination(1, { blockChars: LOG_BLOCK_CHARS, flushMs: LOG_FLUSH_MS })
       : undefined;
+  const flushAtExit = () => flushLog(destination);
+  if (destination) process.once('exit', flushAtExit);
   const app = await buildApp(core, {
     ...(destination ? logging(config, destination) : { logger: options.logger }),
     ...(options.rateLimitPrefix === undefined ? {} : { rateLimitPrefix: options.rateLimitPrefix }),
@@ -127,6 +122,7 @@ export async function startWorker(
           ]).finally(() => redis.disconnect()),
         ]);
         flushLog(destination);
+        process.removeListener('exit', flushAtExit);
       })();
       return closing;
     },
