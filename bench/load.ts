@@ -17,6 +17,8 @@ export interface LoadSpec {
   /** JSON file holding a string[] of request bodies, sent in turn across all connections. */
   bodiesFile: string;
   connections: number;
+  /** Requests per second, evenly paced, over up to `connections` (paced.ts); unset: closed loop. */
+  overallRate?: number;
   warmupSeconds: number;
   durationSeconds: number;
   expectStatus: number;

@@ -102,7 +102,9 @@ export async function measureLoad(
   const specFile = join(tmp, `${name}.spec.json`);
   writeFileSync(bodiesFile, JSON.stringify(bodies));
   writeFileSync(specFile, JSON.stringify({ ...spec, bodiesFile }));
-  const generator = start(process.execPath, [join(out, 'bench', 'load.js'), specFile], {
+  // Paced (open-loop) runs have a generator of their own: see paced.ts.
+  const script = spec.overallRate ? 'paced.js' : 'load.js';
+  const generator = start(process.execPath, [join(out, 'bench', script), specFile], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const generatorPid = generator.pid ?? 0;

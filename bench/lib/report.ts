@@ -17,6 +17,8 @@ export interface Goal {
   met: boolean;
 }
 
+export type PacedName = 'httpCeilingPaced' | 'coldPaced' | 'repeatedPaced';
+
 export interface Figures {
   crypto: CryptoCeiling;
   floor: Measured;
@@ -26,6 +28,10 @@ export interface Figures {
   revoked?: Measured;
   mint?: Measured;
   propagation?: PropagationResult;
+  /** Paced at half the rate reached in the median round, same connections, open loop (paced.ts). */
+  httpCeilingPaced?: Measured;
+  coldPaced?: Measured;
+  repeatedPaced?: Measured;
   /** VmHWM of each service worker at the end of the run. */
   serviceWorkerPeakRssBytes: number[];
 }
@@ -67,6 +73,11 @@ export function render(f: Figures, connections: number): string {
   if (f.repeated) rows.push(row('2 verify, repeated (8 tokens)', f.repeated));
   if (f.revoked) rows.push(row('3 verify, 1/10 revoked (distinct)', f.revoked));
   if (f.mint) rows.push(row('4 mint agent from bearer', f.mint));
+  if (f.httpCeilingPaced)
+    rows.push(row('HTTP ceiling, paced at half its rate', f.httpCeilingPaced));
+  if (f.coldPaced) rows.push(row('1 verify, cold, paced at half its rate', f.coldPaced));
+  if (f.repeatedPaced)
+    rows.push(row('2 verify, repeated, paced at half its rate', f.repeatedPaced));
   const p = f.propagation;
   if (p) {
     rows.push([
@@ -148,4 +159,25 @@ export function goals(f: Figures, r: Record<string, number> = ratios(f)): Goal[]
     met: peak < 200 * 1024 * 1024,
   });
   return out;
+}
+
+/**
+ * Why the saturated p99 cannot be low with closed-loop load: each of `connections` waits for its
+ * answer before sending again, so by Little's law the mean time in the system is connections ÷
+ * throughput, and p99 is at least that.
+ */
+export function latencyFloorLines(f: Figures, connections: number): string[] {
+  const lines: string[] = [];
+  const add = (name: string, m: Measured | undefined) => {
+    if (m && m.rps > 0) {
+      lines.push(
+        `  ${name}: ${connections} connections / ${fmtInt(m.rps)} per second = ${fmtMs((connections / m.rps) * 1000)} ms mean, so p99 >= that`,
+      );
+    }
+  };
+  add('HTTP ceiling', f.httpCeiling);
+  add('cold verify', f.cold);
+  add('repeated verify', f.repeated);
+  add('1/10 revoked', f.revoked);
+  return lines;
 }
