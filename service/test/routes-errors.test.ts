@@ -2,7 +2,9 @@
  * Error cases of the HTTP API: every failure a caller can cause is a problem+json with a stable
  * code and the contract's status; nothing produces a 500.
  */
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/http/app.js';
 import { createTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../../test/support/fixtures.js';
 
 let s: TestStack;
@@ -322,6 +324,51 @@ describe('rate limits', () => {
       expect((await attempt(parent)).statusCode).toBe(429);
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe('the request deadline', () => {
+  /** GET on a connection of its own (Connection: close), so that close need not wait for it. */
+  const get = (url: string) =>
+    new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      http
+        .get(url, { agent: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              type: String(res.headers['content-type']),
+              body,
+            }),
+          );
+        })
+        .on('error', reject);
+    });
+
+  it('answers a request stuck on a backing store 503 problem+json, also while the app closes', async () => {
+    const app = await buildApp(s.core, {
+      requestDeadlineMs: 300,
+      rateLimitPrefix: `${s.prefix}:dl`,
+    });
+    // Stands for a handler awaiting a store that never answers (a frozen Postgres).
+    app.get('/test/stuck', () => new Promise(() => {}));
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const first = await get(`${address}/test/stuck`);
+      expect(first.status).toBe(503);
+      expect(first.type).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(first.body)).toMatchObject({ code: 'dependency_unavailable' });
+      // A request in flight when close begins still gets its answer, and close then completes.
+      const second = get(`${address}/test/stuck`);
+      await new Promise((r) => setTimeout(r, 50));
+      const closed = app.close();
+      expect((await second).status).toBe(503);
+      await closed;
+    } finally {
+      await app.close();
     }
   });
 });
