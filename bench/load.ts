@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import autocannon, { type Request, type Result } from 'autocannon';
+import { judgeAnswer } from './lib/answer.js';
 import { Samples, type LatencySummary } from './lib/stats.js';
 
 export interface LoadSpec {
@@ -68,17 +69,9 @@ const request: Request = {
   },
   onResponse(status, body, context) {
     if (!measuring) return;
-    if (status !== spec.expectStatus) {
-      wrongStatus++;
-      return;
-    }
-    if (spec.expectActive === undefined) return;
-    const i = Number(context.i);
-    const every = spec.inactiveEvery;
-    const wantActive =
-      every !== undefined && (i % bodies.length) % every === 0 ? false : spec.expectActive;
-    const active = body.startsWith('{"active":true');
-    if (active !== wantActive) wrongAnswer++;
+    const verdict = judgeAnswer(spec, bodies.length, Number(context.i), status, body);
+    if (verdict === 'wrongStatus') wrongStatus++;
+    else if (verdict === 'wrongAnswer') wrongAnswer++;
   },
 };
 

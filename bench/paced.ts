@@ -12,6 +12,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { LoadResult, LoadSpec } from './load.js';
+import { judgeAnswer } from './lib/answer.js';
 import { Samples } from './lib/stats.js';
 
 const spec = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as LoadSpec;
@@ -27,15 +28,8 @@ let next = 0;
 
 function check(i: number, status: number, body: string): void {
   statusCodes[status] = (statusCodes[status] ?? 0) + 1;
-  if (status !== spec.expectStatus) {
-    counts.wrongStatus++;
-    return;
-  }
-  if (spec.expectActive === undefined) return;
-  const every = spec.inactiveEvery;
-  const wantActive =
-    every !== undefined && (i % bodies.length) % every === 0 ? false : spec.expectActive;
-  if (body.startsWith('{"active":true') !== wantActive) counts.wrongAnswer++;
+  const verdict = judgeAnswer(spec, bodies.length, i, status, body);
+  if (verdict !== 'ok') counts[verdict]++;
 }
 
 function send(i: number, due: number, done: (ms: number) => void): void {

@@ -360,22 +360,9 @@ async function main(): Promise<void> {
       serviceWatched,
     );
     await pace('repeated', verifySpec, async () => repeatedTokens.map(body), serviceWatched);
-    const figures: Figures = {
-      crypto,
-      floor: pick('floor') as Measured,
-      httpCeiling: pick('httpCeiling') as Measured,
-      serviceWorkerPeakRssBytes: [],
-    };
-    for (const name of ['cold', 'repeated', 'revoked', 'mint'] as const) {
-      const m = pick(name);
-      if (m) figures[name] = m;
-    }
-    Object.assign(figures, paced);
-    // Ratios of figures measured in the same round, then the median over rounds.
-    const roundRatios: Record<string, number[]> = {};
-    for (let i = 0; i < rounds; i++) {
-      const at = (name: string) => perRound[name]?.[i];
-      const one: Figures = {
+    // The figures of one round, or of each scenario's median round.
+    const figuresOf = (at: (name: string) => Measured | undefined): Figures => {
+      const f: Figures = {
         crypto,
         floor: at('floor') as Measured,
         httpCeiling: at('httpCeiling') as Measured,
@@ -383,8 +370,15 @@ async function main(): Promise<void> {
       };
       for (const name of ['cold', 'repeated', 'revoked', 'mint'] as const) {
         const m = at(name);
-        if (m) one[name] = m;
+        if (m) f[name] = m;
       }
+      return f;
+    };
+    const figures = { ...figuresOf(pick), ...paced };
+    // Ratios of figures measured in the same round, then the median over rounds.
+    const roundRatios: Record<string, number[]> = {};
+    for (let i = 0; i < rounds; i++) {
+      const one = figuresOf((name) => perRound[name]?.[i]);
       for (const [k, v] of Object.entries(ratios(one))) (roundRatios[k] ??= []).push(v);
     }
     const medianRatios = Object.fromEntries(
