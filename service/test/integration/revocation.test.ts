@@ -10,6 +10,7 @@ import {
   createTestStack,
   type TestStack,
 } from '../../../test/support/fixtures.js';
+import { eventually } from '../../../test/support/eventually.js';
 
 let redis: ManagedServer;
 let pg: ManagedServer;
@@ -34,15 +35,6 @@ async function verifyStatus(token: string) {
   };
 }
 
-async function until(check: () => Promise<boolean>, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not reached');
-}
-
 beforeAll(async () => {
   [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
   const db = await createMigratedDatabase(pg.url);
@@ -64,7 +56,7 @@ describe('revocation survives Redis losing its data', () => {
     expect((await s.verify(revoked.token)).active).toBe(false);
     expect((await s.verify(child.token)).active).toBe(false);
     expect((await s.verify(live.token)).active).toBe(true);
-    await until(() => s.core.filter.isReady());
+    await eventually(() => s.core.filter.isReady());
     // Rebuilt: the filter itself now says "maybe" for the revoked id and "clear" for the live one.
     expect(await s.core.filter.check([revoked.jti])).toBe('maybe');
     expect(await s.core.filter.check([live.jti])).toBe('clear');
@@ -76,7 +68,7 @@ describe('revocation survives Redis losing its data', () => {
     await redis.stop();
     await redis.start();
     expect((await s.verify(revoked.token)).active).toBe(false);
-    await until(async () => (await s.redis.ping().catch(() => '')) === 'PONG');
+    await eventually(async () => (await s.redis.ping().catch(() => '')) === 'PONG');
     expect((await s.verify(revoked.token)).active).toBe(false);
   });
 });
@@ -97,7 +89,7 @@ describe('while Redis is down', () => {
       await redis.start();
     }
     // Redis is back but knows nothing of the revocation made while it was down.
-    await until(
+    await eventually(
       async () => s.core.checker.filterTrusted && (await s.redis.ping().catch(() => '')) === 'PONG',
     );
     expect((await s.verify(during.token)).active).toBe(false);
@@ -111,7 +103,7 @@ describe('while Postgres is down', () => {
     const live = await s.mint(app, { kind: 'session' });
     const revoked = await s.mint(app, { kind: 'session' });
     await revoke(revoked.token);
-    await until(() => s.core.filter.isReady());
+    await eventually(() => s.core.filter.isReady());
     expect((await s.verify(live.token)).active).toBe(true);
     await pg.stop();
     try {
@@ -136,7 +128,7 @@ describe('while Postgres is down', () => {
     } finally {
       await pg.start();
     }
-    await until(
+    await eventually(
       async () => (await s.app.inject({ method: 'GET', url: '/health' })).statusCode === 200,
       10_000,
     );
@@ -160,7 +152,7 @@ describe('while Postgres is down', () => {
     } finally {
       await Promise.all([redis.start(), pg.start()]);
     }
-    await until(
+    await eventually(
       async () => (await s.app.inject({ method: 'GET', url: '/health' })).statusCode === 200,
       10_000,
     );
@@ -297,7 +289,7 @@ describe('clear answers remembered per id', () => {
       const caller = await other.core.verifier.authenticate(app);
       await other.core.tokens.revoke(caller, agent.token);
       // The announcement reaches this worker in milliseconds; well within recheckMs anyway.
-      await until(async () => !(await s.verify(kids[1]!.token)).active, 1000);
+      await eventually(async () => !(await s.verify(kids[1]!.token)).active, 1000);
       expect((await s.verify(kids[0]!.token)).active).toBe(false);
     } finally {
       await other.close();
@@ -323,6 +315,6 @@ describe('clear answers remembered per id', () => {
     });
     await s.core.filter.add([{ jti: agent.jti, exp }]);
     // Within a second, as promised; here recheckMs (250 ms) or the periodic resync, whichever first.
-    await until(async () => !(await s.verify(kids[1]!.token)).active, 1000);
+    await eventually(async () => !(await s.verify(kids[1]!.token)).active, 1000);
   });
 });

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { freePort } from '../../../scripts/support/servers.js';
+import { eventually } from '../../../test/support/eventually.js';
 import { createMigratedDatabase, TEST_MASTER_KEY } from '../../../test/support/fixtures.js';
 
 let db: { url: string; drop: () => Promise<void> };
@@ -101,69 +102,59 @@ describe('a bad configuration stops the process with one line naming the variabl
   });
 });
 
+/**
+ * Starts the service with `env` on a free port, runs `whileServing` once /health answers, then
+ * sends SIGTERM; resolves with how the process ended.
+ */
+async function serve(
+  env: Record<string, string>,
+  whileServing: (port: number, stdout: () => string) => Promise<void> = async () => {},
+) {
+  const port = await freePort();
+  const { child, done, stdout } = start({
+    ...base(),
+    AUTH_PORT: String(port),
+    AUTH_HOST: '127.0.0.1',
+    ...env,
+  });
+  try {
+    expect(await healthyWithin(port, 20_000)).toBe(true);
+    await whileServing(port, stdout);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  return done;
+}
+
 describe('a good configuration', () => {
   it('serves /health with two workers on AUTH_PORT and exits 0 on SIGTERM', async () => {
-    const port = await freePort();
-    const { child, done } = start({
-      ...base(),
-      AUTH_MASTER_KEY: TEST_MASTER_KEY,
-      AUTH_PORT: String(port),
-      AUTH_WORKERS: '2',
-      AUTH_HOST: '127.0.0.1',
-    });
-    try {
-      expect(await healthyWithin(port, 20_000)).toBe(true);
-    } finally {
-      child.kill('SIGTERM');
-    }
-    const { code } = await done;
+    const { code } = await serve({ AUTH_MASTER_KEY: TEST_MASTER_KEY, AUTH_WORKERS: '2' });
     expect(code).toBe(0);
   });
 
   it('writes access lines within a second while serving, not only at exit', async () => {
-    const port = await freePort();
-    const { child, done, stdout } = start({
-      ...base(),
-      AUTH_PORT: String(port),
-      AUTH_WORKERS: '1',
-      AUTH_HOST: '127.0.0.1',
-      AUTH_LOG_LEVEL: 'info',
-    });
-    try {
-      expect(await healthyWithin(port, 20_000)).toBe(true);
-      await fetch(`http://127.0.0.1:${port}/v1/tokens/verify`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': 'flush-check' },
-        body: JSON.stringify({ token: 'x.y.z' }),
-      });
-      const deadline = Date.now() + 1500;
-      while (!stdout().includes('"reqId":"flush-check"') && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(stdout()).toContain('"reqId":"flush-check"');
-    } finally {
-      child.kill('SIGTERM');
-    }
-    expect((await done).code).toBe(0);
+    const { code } = await serve(
+      { AUTH_WORKERS: '1', AUTH_LOG_LEVEL: 'info' },
+      async (port, stdout) => {
+        await fetch(`http://127.0.0.1:${port}/v1/tokens/verify`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': 'flush-check' },
+          body: JSON.stringify({ token: 'x.y.z' }),
+        });
+        await eventually(() => stdout().includes('"reqId":"flush-check"'), 1500, 'the access line');
+        expect(stdout()).toContain('"reqId":"flush-check"');
+      },
+    );
+    expect(code).toBe(0);
   });
 
   it('accepts the compose file local-dev passphrase and the asyncpg URL form outside production, with a warning', async () => {
     const empty = await createMigratedDatabase();
-    const port = await freePort();
-    const { child, done } = start({
-      ...base(),
+    const { code, stdout } = await serve({
       AUTH_MASTER_KEY: 'local-dev-master-key-do-not-use-in-prod',
       AUTH_DATABASE_URL: empty.url.replace(/^postgres:/, 'postgresql+asyncpg:'),
-      AUTH_PORT: String(port),
       AUTH_WORKERS: '1',
-      AUTH_HOST: '127.0.0.1',
     });
-    try {
-      expect(await healthyWithin(port, 20_000)).toBe(true);
-    } finally {
-      child.kill('SIGTERM');
-    }
-    const { code, stdout } = await done;
     expect(code).toBe(0);
     expect(stdout).toMatch(/AUTH_MASTER_KEY is a passphrase/);
     await empty.drop();

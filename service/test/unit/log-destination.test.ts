@@ -6,6 +6,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../../../test/support/eventually.js';
 import { BlockLogDestination } from '../../src/log-destination.js';
 
 const dirs: string[] = [];
@@ -54,8 +55,7 @@ describe('BlockLogDestination', () => {
     const { file, fd } = tempFile();
     const d = new BlockLogDestination(fd, { blockChars: 1 << 20, flushMs: 50 });
     d.write('{"msg":"one"}\n');
-    const deadline = Date.now() + 2000;
-    while (read(file) === '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => read(file) !== '', 2000, 'the line on disk');
     expect(read(file)).toBe('{"msg":"one"}\n');
     d.close();
   });
