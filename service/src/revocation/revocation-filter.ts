@@ -44,6 +44,8 @@ else return 0 end`;
 
 interface PendingCheck {
   ids: readonly string[];
+  /** The expiry day of each id, read once in `check`. */
+  days: number[];
   resolve: (answer: FilterAnswer) => void;
   reject: (error: unknown) => void;
 }
@@ -85,12 +87,15 @@ export class RevocationFilter {
    * round trip (see `#flush`): one write and one reply instead of one per request.
    */
   check(ids: readonly string[]): Promise<FilterAnswer> {
+    const days: number[] = [];
     for (const id of ids) {
+      const day = expiryDayOfId(id);
       // Not one of our ids: let Postgres decide.
-      if (expiryDayOfId(id) === undefined) return Promise.resolve('maybe');
+      if (day === undefined) return Promise.resolve('maybe');
+      days.push(day);
     }
     return new Promise((resolve, reject) => {
-      this.#pending.push({ ids, resolve, reject });
+      this.#pending.push({ ids, days, resolve, reject });
       if (this.#pending.length === 1) setImmediate(() => this.#flush());
     });
   }
@@ -113,8 +118,8 @@ export class RevocationFilter {
     const days: number[] = [];
     const args: (string | number)[][] = [];
     const bitsOf = checks.map((c) =>
-      c.ids.map((id) => {
-        const day = expiryDayOfId(id)!;
+      c.ids.map((id, i) => {
+        const day = c.days[i] as number;
         let d = days.indexOf(day);
         if (d === -1) d = days.push(day) - 1;
         const dayArgs = (args[d] ??= []);
