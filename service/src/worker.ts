@@ -4,7 +4,7 @@
  * before the connections go.
  */
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { pino } from 'pino';
+import type { pino } from 'pino';
 import type { Config } from './config.js';
 import {
   createAuthCore,
@@ -15,6 +15,7 @@ import {
 } from './auth-core.js';
 import { createSql } from './db/postgres.js';
 import { buildApp, REDACTED_LOG_PATHS, type AccessLog } from './http/app.js';
+import { JsonLineLog } from './http/request-logging.js';
 import { BlockLogDestination } from './log-destination.js';
 import { createRedis } from './redis.js';
 
@@ -65,7 +66,7 @@ export function logging(
 ): { logger: FastifyServerOptions['logger']; accessLog: AccessLog } {
   return {
     logger: { ...loggerOptions(config), stream: destination },
-    accessLog: pino({ level: config.logLevel }, destination),
+    accessLog: new JsonLineLog(config.logLevel, destination),
   };
 }
 

@@ -16,6 +16,7 @@ import { ErrorCodes } from '../errors.js';
 import { createAuthenticator } from './authenticate.js';
 import { problemFromError, problemOf, sendProblem } from './problem.js';
 import { RateLimiter } from './rate-limiter.js';
+import { lazyChildLoggerFactory } from './request-logging.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { jwksRoutes } from './routes/jwks.js';
@@ -142,6 +143,8 @@ export async function buildApp(
   const app = Fastify({
     logger: options.logger ?? false,
     logController: new AccessLogController(options.accessLog),
+    // Each request's logger becomes a pino child only if a line is written through it.
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { maxParamLength: 200 },
     trustProxy: core.config.trustProxy,

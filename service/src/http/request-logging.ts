@@ -1,0 +1,126 @@
+/**
+ * Per-request logging made cheap for the requests that log nothing but their access line.
+ *
+ * Profiles of a busy worker (bench/README.md) put two costs on every request: Fastify makes a
+ * pino child logger for each request (`logger.child({ reqId })`, a new logger object with its
+ * bindings serialised), and pino formats the access line through its generic path (serializers,
+ * hooks, per-key stringify). Most requests never use the child at all, and the access line has
+ * fixed, known fields. So:
+ *
+ * - {@link lazyChildLoggerFactory}: the request's logger is a small object that knows its level
+ *   and makes the real pino child only when a line at an enabled level is written through it
+ *   (errors, debug lines). Lines and bindings are exactly what the eager child would write.
+ * - {@link JsonLineLog}: the access line, formatted as pino formats it (`level`, `time`, `pid`,
+ *   `hostname`, the fields, `msg`) in one `JSON.stringify`, onto the same destination.
+ */
+import { hostname } from 'node:os';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Bindings, ChildLoggerOptions, pino } from 'pino';
+
+/** pino's numeric levels; a level not named here (`silent`) writes nothing. */
+const LEVELS: Readonly<Record<string, number>> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+};
+
+function threshold(level: string): number {
+  return LEVELS[level] ?? Infinity;
+}
+
+type LogArgs = [unknown, ...unknown[]];
+
+/** A request's logger that becomes a pino child only when a line is written through it. */
+class LazyChildLogger {
+  readonly #parent: FastifyBaseLogger;
+  readonly #bindings: Bindings;
+  readonly #options: ChildLoggerOptions;
+  readonly #threshold: number;
+  #child: FastifyBaseLogger | undefined;
+  readonly level: string;
+
+  constructor(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#options = options;
+    this.level = options.level ?? parent.level;
+    this.#threshold = threshold(this.level);
+  }
+
+  #real(): FastifyBaseLogger {
+    this.#child ??= this.#parent.child(this.#bindings, this.#options);
+    return this.#child;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return threshold(level) >= this.#threshold;
+  }
+
+  fatal(...args: LogArgs): void {
+    if (this.#threshold <= 60) (this.#real().fatal as (...a: LogArgs) => void)(...args);
+  }
+  error(...args: LogArgs): void {
+    if (this.#threshold <= 50) (this.#real().error as (...a: LogArgs) => void)(...args);
+  }
+  warn(...args: LogArgs): void {
+    if (this.#threshold <= 40) (this.#real().warn as (...a: LogArgs) => void)(...args);
+  }
+  info(...args: LogArgs): void {
+    if (this.#threshold <= 30) (this.#real().info as (...a: LogArgs) => void)(...args);
+  }
+  debug(...args: LogArgs): void {
+    if (this.#threshold <= 20) (this.#real().debug as (...a: LogArgs) => void)(...args);
+  }
+  trace(...args: LogArgs): void {
+    if (this.#threshold <= 10) (this.#real().trace as (...a: LogArgs) => void)(...args);
+  }
+  silent(): void {}
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.#real().child(bindings, options);
+  }
+}
+
+/**
+ * Fastify's `childLoggerFactory` making {@link LazyChildLogger}s. A parent that is not a pino
+ * logger (Fastify's silent logger when logging is off) gets its own `child`.
+ */
+export function lazyChildLoggerFactory(
+  logger: FastifyBaseLogger,
+  bindings: Bindings,
+  options: ChildLoggerOptions,
+): FastifyBaseLogger {
+  if (typeof logger.level !== 'string' || !(logger.level in LEVELS || logger.level === 'silent')) {
+    return logger.child(bindings, options);
+  }
+  return new LazyChildLogger(logger, bindings, options) as unknown as FastifyBaseLogger;
+}
+
+/**
+ * Writes lines in pino's format (`{"level":30,"time":…,"pid":…,"hostname":…,<fields>,"msg":…}`)
+ * for fields that are plain JSON values. Only `info` is needed (the access line).
+ */
+export class JsonLineLog {
+  readonly #destination: pino.DestinationStream;
+  readonly #enabled: boolean;
+  readonly #prefix: string;
+
+  constructor(level: string, destination: pino.DestinationStream) {
+    this.#destination = destination;
+    this.#enabled = threshold(level) <= LEVELS.info!;
+    this.#prefix = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())}`;
+  }
+
+  info(fields: Record<string, unknown>, message: string): void {
+    if (!this.#enabled) return;
+    const body = JSON.stringify(fields);
+    // body is "{…}"; an empty object adds no fields.
+    const spliced = body.length > 2 ? `,${body.slice(1, -1)}` : '';
+    this.#destination.write(
+      `{"level":30,"time":${Date.now()}${this.#prefix}${spliced},"msg":${JSON.stringify(message)}}\n`,
+    );
+  }
+}
