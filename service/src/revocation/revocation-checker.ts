@@ -10,6 +10,11 @@
  * revocations as they happen (Redis pub/sub, see `revocationEvents`): every revocation clears it
  * on every worker, so a revoked token is refused everywhere at once, and within `recheckMs` even
  * if a message were lost. Ids found revoked are remembered.
+ *
+ * Under the same condition, requests that need the same ids checked while such a check is in
+ * flight share it rather than each send their own: when a remembered answer runs out, the
+ * token's next requests (dozens, on a busy worker) would otherwise all go to Redis at once. A
+ * check is shared only until a revocation is heard, like a remembered answer.
  */
 import { DependencyUnavailableError } from '../errors.js';
 import { LruCache } from '../lru.js';
@@ -55,6 +60,8 @@ export class RevocationChecker {
    */
   readonly #clearUntil = new LruCache<string, number>(20_000);
   readonly #revoked = new LruCache<string, true>(100_000);
+  /** Filter checks in flight, by the ids asked (joined), with the epoch they were sent in. */
+  readonly #inFlight = new Map<string, { epoch: number; answer: Promise<FilterAnswer> }>();
   /** Set while the filter may lack revocations (Redis was unreachable); Postgres answers meanwhile. */
   #suspectSince: number | undefined;
   #rebuilding: Promise<void> | undefined;
@@ -114,7 +121,7 @@ export class RevocationChecker {
       const epoch = this.#epoch;
       let answer: FilterAnswer;
       try {
-        answer = await this.#filter.check(unsure);
+        answer = await this.#check(unsure, epoch);
       } catch (error) {
         this.markSuspect();
         this.#opts.onEvent?.({ type: 'filter-unavailable', error });
@@ -132,6 +139,21 @@ export class RevocationChecker {
       }
     }
     return this.#fromRecord(ids);
+  }
+
+  /** The filter's answer for `ids`, shared with a check of the same ids already in flight. */
+  #check(ids: readonly string[], epoch: number): Promise<FilterAnswer> {
+    if (!this.#listening) return this.#filter.check(ids);
+    const key = ids.length === 1 ? (ids[0] as string) : ids.join(' ');
+    const shared = this.#inFlight.get(key);
+    if (shared !== undefined && shared.epoch === epoch) return shared.answer;
+    const answer = this.#filter.check(ids);
+    this.#inFlight.set(key, { epoch, answer });
+    const done = () => {
+      if (this.#inFlight.get(key)?.answer === answer) this.#inFlight.delete(key);
+    };
+    answer.then(done, done);
+    return answer;
   }
 
   async #fromRecord(ids: readonly string[]): Promise<boolean> {

@@ -296,6 +296,48 @@ describe('clear answers remembered per id', () => {
     }
   });
 
+  it('requests for the same token while its check is in flight share that one check', async () => {
+    const agent = await s.mint(app, { kind: 'agent', subject: 'planner' });
+    const asked: string[][] = [];
+    const check = s.core.filter.check.bind(s.core.filter);
+    const spy = vi.spyOn(s.core.filter, 'check').mockImplementation((ids) => {
+      asked.push([...ids]);
+      return check(ids);
+    });
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => s.verify(agent.token)));
+      expect(answers.map((a) => a.active)).toEqual(Array(20).fill(true));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(asked).toEqual([[agent.jti]]);
+  });
+
+  it('a check in flight is not shared once a revocation has been heard', async () => {
+    const agent = await s.mint(app, { kind: 'agent', subject: 'planner' });
+    const check = s.core.filter.check.bind(s.core.filter);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    // The first check is held back, as a slow Redis would; later ones go straight through.
+    const spy = vi.spyOn(s.core.filter, 'check').mockImplementation(async (ids) => {
+      if (++calls === 1) await gate;
+      return check(ids);
+    });
+    try {
+      const first = s.core.checker.anyRevoked([agent.jti]);
+      const joined = s.core.checker.anyRevoked([agent.jti]);
+      expect(calls).toBe(1);
+      s.core.checker.revokedElsewhere(['some-other-token']);
+      const after = s.core.checker.anyRevoked([agent.jti]);
+      expect(calls).toBe(2);
+      release();
+      expect(await Promise.all([first, joined, after])).toEqual([false, false, false]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('an ancestor revoked without an announcement is refused once recheckMs has passed', async () => {
     const agent = await s.mint(app, { kind: 'agent', subject: 'planner' });
     const kids = [
