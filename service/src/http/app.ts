@@ -81,10 +81,13 @@ export interface AccessLog {
  */
 class AccessLogController extends LogController {
   readonly #accessLog: AccessLog | undefined;
+  readonly #completed: (reply: FastifyReply) => void;
 
-  constructor(accessLog: AccessLog | undefined) {
+  /** `completed` is told of every response once it has been written out (or has failed). */
+  constructor(accessLog: AccessLog | undefined, completed: (reply: FastifyReply) => void) {
     super();
     this.#accessLog = accessLog;
+    this.#completed = completed;
   }
 
   override incomingRequest(): void {}
@@ -94,6 +97,7 @@ class AccessLogController extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
+    this.#completed(reply);
     const line = {
       method: request.method,
       path: loggedPath(request.url),
@@ -140,9 +144,15 @@ export async function buildApp(
   core: AuthCore,
   options: BuildAppOptions = {},
 ): Promise<FastifyInstance> {
+  // Requests in flight, with the time each is due. A response leaves as soon as it has been
+  // written (the access log controller is told of every one): a reply held until the next sweep
+  // would keep its request, response and socket buffers alive through young-generation GCs,
+  // which then copy and promote them (bench/README.md). Replies that never finish (the client
+  // went away) leave at the next sweep.
+  const inFlight = new Map<FastifyReply, number>();
   const app = Fastify({
     logger: options.logger ?? false,
-    logController: new AccessLogController(options.accessLog),
+    logController: new AccessLogController(options.accessLog, (reply) => inFlight.delete(reply)),
     // Each request's logger becomes a pino child only if a line is written through it.
     childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -176,10 +186,8 @@ export async function buildApp(
   };
   const deadlineMs = options.requestDeadlineMs ?? core.config.requestDeadlineMs;
   // One sweep every DEADLINE_SWEEP_MS over the requests in flight, rather than a timer and a
-  // 'close' listener per request: a request is only entered in a map here, and answered
-  // responses leave it at the next sweep. A 503 comes between deadlineMs and deadlineMs +
-  // DEADLINE_SWEEP_MS after the request arrived.
-  const inFlight = new Map<FastifyReply, number>();
+  // 'close' listener per request: a request is only entered in `inFlight` here. A 503 comes
+  // between deadlineMs and deadlineMs + DEADLINE_SWEEP_MS after the request arrived.
   const sweep = setInterval(
     () => {
       const now = Date.now();
