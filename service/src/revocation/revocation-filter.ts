@@ -66,6 +66,10 @@ export class RevocationFilter {
   readonly #params: BloomParameters;
   /** Checks waiting for the next round trip. */
   #pending: PendingCheck[] = [];
+  /** Whether a flush of `#pending` is already scheduled. */
+  #flushScheduled = false;
+  /** Round trips sent and not yet answered. */
+  #tripsInFlight = 0;
 
   constructor(redis: Redis, options: { prefix?: string; params?: BloomParameters } = {}) {
     this.#redis = redis;
@@ -82,9 +86,11 @@ export class RevocationFilter {
   }
 
   /**
-   * Is the filter ready, and might any of `ids` be revoked? Checks asked for while the event loop
-   * handles one batch of I/O (the requests of many connections) go to Redis together, in one
-   * round trip (see `#flush`): one write and one reply instead of one per request.
+   * Is the filter ready, and might any of `ids` be revoked? Checks go to Redis together: those
+   * asked for while the event loop handles one batch of I/O (the requests of many connections),
+   * and, while a round trip is out, all those asked for until it is answered (see `#flush`). An
+   * idle worker's check leaves at once; a busy worker's wait for at most one round trip, and
+   * share one write and one reply instead of one each: under load the batches grow with it.
    */
   check(ids: readonly string[]): Promise<FilterAnswer> {
     const days: number[] = [];
@@ -96,19 +102,44 @@ export class RevocationFilter {
     }
     return new Promise((resolve, reject) => {
       this.#pending.push({ ids, days, resolve, reject });
-      if (this.#pending.length === 1) setImmediate(() => this.#flush());
+      this.#scheduleFlush();
     });
   }
 
-  /** Sends every pending check: EXISTS on the ready marker, then one BITFIELD GET per day. */
+  /** Flushes at the end of this turn of the event loop, unless a round trip is still out. */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#tripsInFlight > 0 || this.#pending.length === 0) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+    });
+  }
+
+  /**
+   * Sends every pending check: EXISTS on the ready marker, then one BITFIELD GET per day. Once
+   * every round trip is answered (or has failed: the command timeout bounds it), what gathered
+   * meanwhile goes.
+   */
   #flush(): void {
     const batch = this.#pending;
     this.#pending = [];
     for (let from = 0; from < batch.length; from += MAX_CHECKS_PER_TRIP) {
       const part = batch.slice(from, from + MAX_CHECKS_PER_TRIP);
+      this.#tripsInFlight++;
+      const answered = () => {
+        this.#tripsInFlight--;
+        this.#scheduleFlush();
+      };
       this.#checkTogether(part).then(
-        (answers) => part.forEach((c, i) => c.resolve(answers[i]!)),
-        (error: unknown) => part.forEach((c) => c.reject(error)),
+        (answers) => {
+          answered();
+          part.forEach((c, i) => c.resolve(answers[i]!));
+        },
+        (error: unknown) => {
+          answered();
+          part.forEach((c) => c.reject(error));
+        },
       );
     }
   }

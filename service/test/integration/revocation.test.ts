@@ -249,6 +249,41 @@ describe('checks asked for at the same time', () => {
     expect(await s.core.filter.check(['not-a-token-id'])).toBe('maybe');
     expect((await stats()) - before - 1).toBe(0);
   });
+
+  it('while a round trip is out, checks asked for meanwhile gather and go in one more', async () => {
+    const { newTokenId } = await import('../../src/tokens/ids.js');
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const revoked = newTokenId(exp);
+    await s.core.filter.add([{ jti: revoked, exp }]);
+    // The same filter on a connection of its own, so that its round trips can be counted (the
+    // worker's maintenance uses the stack's connection meanwhile).
+    const { RevocationFilter } = await import('../../src/revocation/revocation-filter.js');
+    const [own, admin] = [s.redis.duplicate(), s.redis.duplicate()];
+    await Promise.all([own, admin].map((c) => new Promise((resolve) => c.once('ready', resolve))));
+    const filter = new RevocationFilter(own, { prefix: `${s.prefix}:revoked` });
+    const pipelines = vi.spyOn(own, 'pipeline');
+    try {
+      // A slow Redis: the first round trip stays out for 300 ms (another client pauses it).
+      await admin.call('CLIENT', 'PAUSE', '300', 'ALL');
+      const first = filter.check([newTokenId(exp)]);
+      const later: Promise<string>[] = [];
+      // Thirty checks over ten turns of the event loop, each of which would have been a round
+      // trip of its own; every fifth is the revoked id.
+      for (let turn = 0; turn < 10; turn++) {
+        await new Promise((resolve) => setImmediate(resolve));
+        for (let i = 0; i < 3; i++) {
+          later.push(filter.check([later.length % 5 === 0 ? revoked : newTokenId(exp)]));
+        }
+      }
+      expect(await first).toBe('clear');
+      const answers = await Promise.all(later);
+      expect(answers).toEqual(later.map((_, i) => (i % 5 === 0 ? 'maybe' : 'clear')));
+      expect(pipelines).toHaveBeenCalledTimes(2);
+    } finally {
+      own.disconnect();
+      admin.disconnect();
+    }
+  });
 });
 
 describe('clear answers remembered per id', () => {
