@@ -8,7 +8,7 @@
  * restarted or replaced Redis has no marker, and until the filter is rebuilt from Postgres the
  * answer is "unready" (ask Postgres), never "clear".
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { expiryDayOfId } from '../tokens/ids.js';
 
@@ -52,7 +52,7 @@ interface PendingCheck {
 
 /** The bit offsets of one id (double hashing over SHA-256). */
 export function bitOffsets(id: string, params: BloomParameters): number[] {
-  const digest = createHash('sha256').update(id).digest();
+  const digest = hash('sha256', id, 'buffer');
   const h1 = digest.readUInt32BE(0);
   const h2 = digest.readUInt32BE(4) | 1;
   const out: number[] = [];
