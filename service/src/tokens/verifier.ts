@@ -68,6 +68,8 @@ export interface InspectOptions {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_CHAIN = 8;
+/** How many tokens seen more than once are remembered by their exact string (see `#hot`). */
+const HOT_TOKENS = 256;
 
 function invalid(detail: string): AuthError {
   return new AuthError(ErrorCodes.invalidToken, detail);
@@ -145,6 +147,13 @@ export class TokenVerifier {
   readonly #stores: VerifierStores;
   readonly #opts: VerifierOptions;
   readonly #verified: LruCache<string, Principal>;
+  /**
+   * Tokens presented again (an agent presents its token on every call), by the token string
+   * itself: looking one up costs a string hash and compare instead of the SHA-256 the main
+   * cache is keyed by. Only tokens found in the main cache enter, so tokens seen once never
+   * do; when full it is emptied, and the tokens in use come straight back.
+   */
+  readonly #hot = new Map<string, Principal>();
 
   constructor(stores: VerifierStores, options: VerifierOptions) {
     this.#stores = stores;
@@ -167,7 +176,7 @@ export class TokenVerifier {
       }
       principal = app.principal;
     } else {
-      principal = await this.#signed(token);
+      principal = this.#hot.get(token) ?? (await this.#signed(token));
     }
     if (options.kind !== undefined && principal.kind !== options.kind) {
       throw invalid(`expected a ${options.kind} token, got a ${principal.kind} token`);
@@ -215,7 +224,11 @@ export class TokenVerifier {
     // and the key is 43 characters instead of the token's ~700.
     const cacheKey = hash('sha256', token, 'base64url');
     const cached = this.#verified.get(cacheKey);
-    if (cached) return cached;
+    if (cached) {
+      if (this.#hot.size >= HOT_TOKENS) this.#hot.clear();
+      this.#hot.set(token, cached);
+      return cached;
+    }
     const jws = decodeJws(token, this.#opts.maxTokenBytes);
     const kind = kindOfTyp(jws.header.typ);
     if (!kind) throw invalid(`typ ${JSON.stringify(jws.header.typ)} is not a token kind`);

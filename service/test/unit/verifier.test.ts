@@ -77,6 +77,19 @@ describe('accepts', () => {
     if (kind === 'subagent') expect(p.depth).toBe(1);
   });
 
+  it('tokens presented again, each as itself, however many are in use', async () => {
+    // More than the verifier keeps by their string, presented three times over, interleaved.
+    const tokens = Array.from({ length: 300 }, () => bearerOfA());
+    for (let round = 0; round < 3; round++) {
+      for (const t of round === 1 ? [...tokens].reverse() : tokens) {
+        const p = await verifier.authenticate(t);
+        expect(p.jti).toBe(JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()).jti);
+      }
+    }
+    // A kind check still applies to a remembered token.
+    expect(await codeOf(() => verifier.authenticate(tokens[0]!, 'agent'))).toBe('invalid_token');
+  });
+
   it('every kind planChild mints, chained from one app token, once signed', async () => {
     const ctx = { ttls: DEFAULT_TTLS, issuer: ISSUER, audience: AUDIENCE, now: T0 };
     const app: Principal = {
@@ -308,7 +321,8 @@ describe('time, on the fake clock with a 30-second skew', () => {
 
   it('re-checks time on every call, even for a token it remembers', async () => {
     const t = bearerOfA((c) => (c.exp = T0 + 60));
-    await verifier.authenticate(t);
+    // Three times: remembered by digest after the first, by its string after the second.
+    for (let i = 0; i < 3; i++) await verifier.authenticate(t);
     clock.advance(60 + SKEW);
     expect(await codeOf(() => verifier.authenticate(t))).toBe('token_expired');
   });
@@ -354,6 +368,8 @@ describe('revocation keys on jti and covers ancestors', () => {
   it('asks about revocation on every call, even for a token it remembers', async () => {
     const t = bearerOfA();
     const { jti } = await verifier.authenticate(t);
+    await verifier.authenticate(t);
+    await verifier.authenticate(t);
     stores.revoked.add(jti);
     expect(await codeOf(() => verifier.authenticate(t))).toBe('token_revoked');
   });
