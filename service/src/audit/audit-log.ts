@@ -53,11 +53,12 @@ export async function listAudit(
       details: Record<string, unknown>;
     }[]
   >`
-    SELECT id::text, occurred_at, customer_id, actor, action, target, details
-    FROM auth.audit_events
+    SELECT e.id::text AS id, occurred_at, customer_id, actor, action, target, details
+    FROM auth.audit_events e
     WHERE customer_id = ${customerId}
-      ${options.before ? sql`AND id < ${options.before}::bigint` : sql``}
-    ORDER BY id DESC
+      ${options.before ? sql`AND e.id < ${options.before}::bigint` : sql``}
+    -- e.id, the number: a bare "id" would be the text column above, and "10" < "9".
+    ORDER BY e.id DESC
     LIMIT ${limit}`;
   return rows.map((r) => ({
     id: r.id,
