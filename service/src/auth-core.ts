@@ -5,6 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { Sql } from 'postgres';
 import type { Config } from './config.js';
+import { AuditBatcher } from './audit/audit-log.js';
 import { MasterKeyring } from './crypto/master-keys.js';
 import { SigningKeyStore } from './keys/signing-keys.js';
 import { RevocationChecker, type RevocationEvent } from './revocation/revocation-checker.js';
@@ -90,6 +91,7 @@ export function createAuthCore(
   );
   const tokens = new TokenService({
     sql,
+    audit: new AuditBatcher(sql),
     config,
     keys,
     verifier,

@@ -2,7 +2,7 @@
  * The token use cases (mint, revoke, create an app token), wiring the pure core to its stores.
  */
 import type { Sql } from 'postgres';
-import { recordAudit } from '../audit/audit-log.js';
+import { recordAudit, type AuditBatcher } from '../audit/audit-log.js';
 import type { Config } from '../config.js';
 import { AuthError, ErrorCodes } from '../errors.js';
 import type { SigningKeyStore } from '../keys/signing-keys.js';
@@ -51,6 +51,8 @@ export interface TokenServiceDeps {
   appTokens: AppTokenStore;
   revocations: RevocationStore;
   checker: RevocationChecker;
+  /** Where mints are recorded: many concurrent mints in one INSERT. */
+  audit: AuditBatcher;
   /** Seconds since the epoch. */
   now: () => number;
 }
@@ -82,7 +84,7 @@ export class TokenService {
       claims,
       key.privateKey,
     );
-    await recordAudit(this.#d.sql, {
+    await this.#d.audit.record({
       customerId: parent.cid,
       actor: actorOf(parent),
       action: 'token.mint',
