@@ -219,8 +219,16 @@ export class RevocationChecker {
     const suspect = this.#suspectSince;
     const since = Math.floor(((suspect ?? this.#now()) - windowMs) / 1000);
     const entries = await this.#record.revokedSince(since);
-    for (const e of entries) this.#revoked.set(e.jti, true);
-    if (entries.length > 0) {
+    // Remembered "clear" answers go only if this worker had not heard of one of these: those it
+    // heard of cleared them when they were announced, and a steady trickle of revocations would
+    // otherwise empty them every second.
+    let unheard = false;
+    for (const e of entries) {
+      if (this.#revoked.get(e.jti)) continue;
+      this.#revoked.set(e.jti, true);
+      unheard = true;
+    }
+    if (unheard) {
       this.#epoch++;
       this.#clearUntil.clear();
     }

@@ -373,6 +373,43 @@ describe('clear answers remembered per id', () => {
     }
   });
 
+  it('a resync that finds only revocations this worker heard of keeps its remembered answers', async () => {
+    const agent = await s.mint(app, { kind: 'agent', subject: 'planner' });
+    const other = await s.mint(app, { kind: 'agent', subject: 'other' });
+    await revoke(other.token); // revoked here, so heard here
+    expect((await s.verify(agent.token)).active).toBe(true);
+    const asked: string[][] = [];
+    const check = s.core.filter.check.bind(s.core.filter);
+    const spy = vi.spyOn(s.core.filter, 'check').mockImplementation((ids) => {
+      asked.push([...ids]);
+      return check(ids);
+    });
+    try {
+      await s.core.checker.resync(); // finds `other`, revoked within its window
+      expect((await s.verify(agent.token)).active).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(asked).toEqual([]);
+  });
+
+  it('a resync that finds a revocation this worker never heard of forgets them at once', async () => {
+    const agent = await s.mint(app, { kind: 'agent', subject: 'planner' });
+    const kid = await s.mint(agent.token, { kind: 'subagent', subject: 'a' });
+    expect((await s.verify(kid.token)).active).toBe(true); // the agent remembered clear
+    const exp = Math.floor(new Date(agent.expires_at).getTime() / 1000);
+    await s.core.revocations.revoke({
+      jti: agent.jti,
+      exp,
+      customerId: (await s.core.verifier.authenticate(app)).cid,
+      kind: 'agent',
+      revokedBy: 'test',
+    });
+    await s.core.filter.add([{ jti: agent.jti, exp }]);
+    await s.core.checker.resync();
+    expect((await s.verify(kid.token)).active).toBe(false);
+  });
+
   it('an ancestor revoked without an announcement is refused once recheckMs has passed', async () => {
     const agent = await s.mint(app, { kind: 'agent', subject: 'planner' });
     const kids = [
