@@ -53,39 +53,47 @@ export class RssSampler {
   }
 }
 
-/** CPU seconds of several parties between two instants. */
+/**
+ * CPU seconds of several parties between two instants, process by process: a process that
+ * started meanwhile counts from zero, and one that ended meanwhile (a Postgres backend closed by
+ * the pool) drops out, so a share can be low by that process's time but never negative.
+ */
 export class CpuMeter {
   readonly #parties: Record<string, () => number[]>;
-  #start = new Map<string, number>();
+  #start = new Map<string, Map<number, number>>();
+  #machine0 = 0;
   #t0 = 0;
 
   constructor(parties: Record<string, () => number[]>) {
     this.#parties = parties;
   }
 
-  #read(): Map<string, number> {
-    const m = new Map<string, number>();
+  #read(): Map<string, Map<number, number>> {
+    const m = new Map<string, Map<number, number>>();
     for (const [name, pids] of Object.entries(this.#parties)) {
-      m.set(
-        name,
-        pids().reduce((s, pid) => s + cpuSeconds(pid), 0),
-      );
+      m.set(name, new Map(pids().map((pid) => [pid, cpuSeconds(pid)])));
     }
-    m.set('machine', machineCpu().busy);
     return m;
   }
 
   start(): void {
     this.#start = this.#read();
+    this.#machine0 = machineCpu().busy;
     this.#t0 = performance.now();
   }
 
   stop(): CpuShare {
     const end = this.#read();
+    const machineSeconds = machineCpu().busy - this.#machine0;
     const wall = (performance.now() - this.#t0) / 1000;
     const out: CpuShare = {};
-    for (const [name, v] of end)
-      out[name] = Math.round((100 * (v - (this.#start.get(name) ?? 0))) / wall);
+    for (const [name, pids] of end) {
+      const before = this.#start.get(name);
+      let seconds = 0;
+      for (const [pid, v] of pids) seconds += Math.max(0, v - (before?.get(pid) ?? 0));
+      out[name] = Math.round((100 * seconds) / wall);
+    }
+    out.machine = Math.round((100 * machineSeconds) / wall);
     return out;
   }
 }
