@@ -302,6 +302,12 @@ describe('rate limits', () => {
         }
       }
       expect(statuses).toEqual([201, 201, 201, 429, 429]);
+      // The window's counter expires with its window (plus a second), however many hits it took.
+      const keys = await limited.redis.keys(`${limited.prefix}:rl:mint:*`);
+      expect(keys).toHaveLength(1);
+      const ttl = await limited.redis.ttl(keys[0]!);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(61);
     } finally {
       await limited.close();
     }

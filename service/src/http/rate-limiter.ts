@@ -1,7 +1,9 @@
 /**
- * Fixed-window rate limits shared by every worker and replica through Redis (INCR + EXPIRE in
- * one round trip). When Redis is unreachable the limits are not enforced rather than refusing
- * every request: availability of verification matters more than a brief lapse of throttling.
+ * Fixed-window rate limits shared by every worker and replica through Redis: one INCR per hit on
+ * a key named by the window, which goes out with the other commands of the same turn of the
+ * event loop (the client's auto-pipelining), and an EXPIRE when a window's key is new. When
+ * Redis is unreachable the limits are not enforced rather than refusing every request:
+ * availability of verification matters more than a brief lapse of throttling.
  */
 import type { Redis } from 'ioredis';
 
@@ -35,13 +37,13 @@ export class RateLimiter {
     nowMs = Date.now(),
   ): Promise<RateLimitResult> {
     return this.#count(bucket, id, limit, windowSeconds, nowMs, async (key) => {
-      const res = await this.#redis
-        .multi()
-        .incr(key)
-        .expire(key, windowSeconds + 1)
-        .exec();
+      const count = await this.#redis.incr(key);
+      // The window's first hit sets its expiry. Not in a MULTI with the INCR (a transaction is
+      // a round trip of its own for every hit): if this EXPIRE were lost, the key would only
+      // outstay its window, whose number is in its name, so no later window reads it.
+      if (count === 1) void this.#redis.expire(key, windowSeconds + 1).catch(() => {});
       // The hit just counted is allowed while it is within the limit.
-      return Number(res?.[0]?.[1] ?? 0) - 1;
+      return count - 1;
     });
   }
 
