@@ -34,6 +34,26 @@ describe('happy paths', () => {
     }
   });
 
+  it('a token verified over and over gets the same answer each time, until it is revoked', async () => {
+    const { token: app } = await s.appToken();
+    const agent = await s.mint(app, { kind: 'agent', subject: 'planner', scopes: ['read'] });
+    const verify = () =>
+      s.app.inject({ method: 'POST', url: '/v1/tokens/verify', payload: { token: agent.token } });
+    // First answer, second (kept from then on), third and fourth (the kept one).
+    const bodies = [];
+    for (let i = 0; i < 4; i++) bodies.push((await verify()).body);
+    expect(new Set(bodies).size).toBe(1);
+    expect(JSON.parse(bodies[0]!)).toMatchObject({ active: true, jti: agent.jti, kind: 'agent' });
+    const revoked = await s.app.inject({
+      method: 'POST',
+      url: '/v1/tokens/revoke',
+      headers: { authorization: `Bearer ${app}` },
+      payload: { token: agent.token },
+    });
+    expect(revoked.statusCode).toBe(200);
+    expect((await verify()).json()).toEqual({ active: false });
+  });
+
   it('agent → subagent chains carry act and narrowing scopes', async () => {
     const { token: app } = await s.appToken();
     const agent = await s.mint(app, { kind: 'agent', scopes: ['a', 'b', 'c'], subject: 'planner' });

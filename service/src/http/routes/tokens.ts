@@ -59,6 +59,8 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (
 ) => {
   /** Verify answers already serialised, by principal (see the verify route). */
   const introspected = new WeakMap<Principal, string>();
+  /** Principals answered once: only a second answer keeps its serialised body. */
+  const answeredOnce = new WeakSet<Principal>();
 
   app.post<{ Body: MintBody }>(
     '/v1/tokens',
@@ -109,11 +111,15 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (
       }
       // A verified token's principal is one object for as long as the verifier remembers it, and
       // its answer never changes: serialise it once (revocation is checked above every time).
+      // Kept from the second answer on: a token presented once (most of them, for some callers)
+      // would otherwise hold ~600 bytes in the heap as long as its principal is remembered, which
+      // every young-generation GC copies and then promotes (bench/README.md).
       let body = introspected.get(principal);
       if (body === undefined) {
         // The route's compiled response schema (fast-json-stringify) returns a string.
         body = reply.serialize(introspection(principal, core)) as string;
-        introspected.set(principal, body);
+        if (answeredOnce.has(principal)) introspected.set(principal, body);
+        else answeredOnce.add(principal);
       }
       return reply.type(JSON_UTF8).send(body);
     },
