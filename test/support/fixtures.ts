@@ -86,6 +86,8 @@ export interface TestStack {
     body: Record<string, unknown>,
   ): Promise<{ token: string; jti: string; expires_at: string; scopes: string[] }>;
   verify(token: string): Promise<{ active: boolean; [k: string]: unknown }>;
+  /** Revokes `token` through the API as `by`; fails the test on anything but 200. */
+  revoke(by: string, token: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -145,6 +147,15 @@ export async function createTestStack(options: TestStackOptions = {}): Promise<T
       });
       if (res.statusCode !== 201) throw new Error(`mint: ${res.statusCode} ${res.body}`);
       return res.json();
+    },
+    async revoke(by, token) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/tokens/revoke',
+        headers: { authorization: `Bearer ${by}` },
+        payload: { token },
+      });
+      if (res.statusCode !== 200) throw new Error(`revoke: ${res.statusCode} ${res.body}`);
     },
     async verify(token) {
       const res = await app.inject({

@@ -17,14 +17,33 @@ let pg: ManagedServer;
 let s: TestStack;
 let app: string;
 
-async function revoke(token: string, by = app) {
-  const res = await s.app.inject({
-    method: 'POST',
-    url: '/v1/tokens/revoke',
-    headers: { authorization: `Bearer ${by}` },
-    payload: { token },
+const revoke = (token: string, by = app) => s.revoke(by, token);
+
+/**
+ * What a worker that lost its pub/sub connection would miss: Postgres and the filter get the
+ * revocation of `agent`, and no worker is told.
+ */
+async function revokeUnannounced(agent: { jti: string; expires_at: string }) {
+  const exp = Math.floor(new Date(agent.expires_at).getTime() / 1000);
+  await s.core.revocations.revoke({
+    jti: agent.jti,
+    exp,
+    customerId: (await s.core.verifier.authenticate(app)).cid,
+    kind: 'agent',
+    revokedBy: 'test',
   });
-  expect(res.statusCode, res.body).toBe(200);
+  await s.core.filter.add([{ jti: agent.jti, exp }]);
+}
+
+/** Records the ids the filter is asked about until `restore`. */
+function recordChecks(): { asked: string[][]; restore: () => void } {
+  const asked: string[][] = [];
+  const check = s.core.filter.check.bind(s.core.filter);
+  const spy = vi.spyOn(s.core.filter, 'check').mockImplementation((ids) => {
+    asked.push([...ids]);
+    return check(ids);
+  });
+  return { asked, restore: () => spy.mockRestore() };
 }
 
 async function verifyStatus(token: string) {
@@ -293,17 +312,12 @@ describe('clear answers remembered per id', () => {
       await s.mint(agent.token, { kind: 'subagent', subject: 'a' }),
       await s.mint(agent.token, { kind: 'subagent', subject: 'b' }),
     ];
-    const asked: string[][] = [];
-    const check = s.core.filter.check.bind(s.core.filter);
-    const spy = vi.spyOn(s.core.filter, 'check').mockImplementation((ids) => {
-      asked.push([...ids]);
-      return check(ids);
-    });
+    const { asked, restore } = recordChecks();
     try {
       expect((await s.verify(first.token)).active).toBe(true);
       expect((await s.verify(second.token)).active).toBe(true);
     } finally {
-      spy.mockRestore();
+      restore();
     }
     expect(asked.at(-1)).toEqual([second.jti]);
   });
@@ -333,17 +347,12 @@ describe('clear answers remembered per id', () => {
 
   it('requests for the same token while its check is in flight share that one check', async () => {
     const agent = await s.mint(app, { kind: 'agent', subject: 'planner' });
-    const asked: string[][] = [];
-    const check = s.core.filter.check.bind(s.core.filter);
-    const spy = vi.spyOn(s.core.filter, 'check').mockImplementation((ids) => {
-      asked.push([...ids]);
-      return check(ids);
-    });
+    const { asked, restore } = recordChecks();
     try {
       const answers = await Promise.all(Array.from({ length: 20 }, () => s.verify(agent.token)));
       expect(answers.map((a) => a.active)).toEqual(Array(20).fill(true));
     } finally {
-      spy.mockRestore();
+      restore();
     }
     expect(asked).toEqual([[agent.jti]]);
   });
@@ -378,17 +387,12 @@ describe('clear answers remembered per id', () => {
     const other = await s.mint(app, { kind: 'agent', subject: 'other' });
     await revoke(other.token); // revoked here, so heard here
     expect((await s.verify(agent.token)).active).toBe(true);
-    const asked: string[][] = [];
-    const check = s.core.filter.check.bind(s.core.filter);
-    const spy = vi.spyOn(s.core.filter, 'check').mockImplementation((ids) => {
-      asked.push([...ids]);
-      return check(ids);
-    });
+    const { asked, restore } = recordChecks();
     try {
       await s.core.checker.resync(); // finds `other`, revoked within its window
       expect((await s.verify(agent.token)).active).toBe(true);
     } finally {
-      spy.mockRestore();
+      restore();
     }
     expect(asked).toEqual([]);
   });
@@ -397,15 +401,7 @@ describe('clear answers remembered per id', () => {
     const agent = await s.mint(app, { kind: 'agent', subject: 'planner' });
     const kid = await s.mint(agent.token, { kind: 'subagent', subject: 'a' });
     expect((await s.verify(kid.token)).active).toBe(true); // the agent remembered clear
-    const exp = Math.floor(new Date(agent.expires_at).getTime() / 1000);
-    await s.core.revocations.revoke({
-      jti: agent.jti,
-      exp,
-      customerId: (await s.core.verifier.authenticate(app)).cid,
-      kind: 'agent',
-      revokedBy: 'test',
-    });
-    await s.core.filter.add([{ jti: agent.jti, exp }]);
+    await revokeUnannounced(agent);
     await s.core.checker.resync();
     expect((await s.verify(kid.token)).active).toBe(false);
   });
@@ -417,17 +413,7 @@ describe('clear answers remembered per id', () => {
       await s.mint(agent.token, { kind: 'subagent', subject: 'b' }),
     ];
     expect((await s.verify(kids[0]!.token)).active).toBe(true);
-    // What a worker that lost its pub/sub connection would miss: Postgres and the filter have
-    // the revocation, this worker hears nothing.
-    const exp = Math.floor(new Date(agent.expires_at).getTime() / 1000);
-    await s.core.revocations.revoke({
-      jti: agent.jti,
-      exp,
-      customerId: (await s.core.verifier.authenticate(app)).cid,
-      kind: 'agent',
-      revokedBy: 'test',
-    });
-    await s.core.filter.add([{ jti: agent.jti, exp }]);
+    await revokeUnannounced(agent);
     // Within a second, as promised; here recheckMs (250 ms) or the periodic resync, whichever first.
     await eventually(async () => !(await s.verify(kids[1]!.token)).active, 1000);
   });
