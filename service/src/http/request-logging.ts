@@ -55,10 +55,6 @@ class LazyChildLogger {
     return this.#child;
   }
 
-  isLevelEnabled(level: string): boolean {
-    return threshold(level) >= this.#threshold;
-  }
-
   fatal(...args: LogArgs): void {
     if (this.#threshold <= 60) (this.#real().fatal as (...a: LogArgs) => void)(...args);
   }
