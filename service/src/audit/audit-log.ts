@@ -3,6 +3,7 @@
  * token ids, key ids and customer ids.
  */
 import type { Sql, TransactionSql } from 'postgres';
+import { TurnBatcher } from '../turn-batcher.js';
 
 export type AuditAction =
   | 'token.mint'
@@ -35,73 +36,46 @@ export async function recordAudit(sql: Sql | TransactionSql, event: AuditEvent):
             ${sql.json((event.details ?? {}) as never)})`;
 }
 
-interface PendingEvent {
-  event: AuditEvent;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 /** Events inserted by one statement at most. */
 const MAX_EVENTS_PER_INSERT = 500;
 
 /**
- * Records the events of concurrent requests together: those recorded while the event loop
- * handles one batch of I/O go in one INSERT, and while an insert is out, all those recorded until
- * it is done go in the next: one round trip and one commit for many mints instead of one each.
- * Each caller's promise settles once its own row is committed, so, as with {@link recordAudit},
- * nothing is answered before its audit row is stored. If a batch fails, its events are retried
- * one by one, so that one event Postgres refuses fails alone.
+ * Records the events of concurrent requests together (a {@link TurnBatcher}): one INSERT, one
+ * round trip and one commit for many mints instead of one each. Each caller's promise settles
+ * once its own row is committed, so, as with {@link recordAudit}, nothing is answered before its
+ * audit row is stored. If a batch fails, its events are retried one by one, so that one event
+ * Postgres refuses fails alone.
  */
 export class AuditBatcher {
-  readonly #sql: Sql;
-  #pending: PendingEvent[] = [];
-  #scheduled = false;
-  #inserting = false;
+  readonly #events: TurnBatcher<AuditEvent, void>;
 
   constructor(sql: Sql) {
-    this.#sql = sql;
+    this.#events = new TurnBatcher((events) => insertAll(sql, events), MAX_EVENTS_PER_INSERT);
   }
 
   record(event: AuditEvent): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ event, resolve, reject });
-      this.#schedule();
-    });
+    return this.#events.add(event);
   }
+}
 
-  #schedule(): void {
-    if (this.#scheduled || this.#inserting || this.#pending.length === 0) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      void this.#insert();
-    });
-  }
-
-  async #insert(): Promise<void> {
-    const batch = this.#pending.splice(0, MAX_EVENTS_PER_INSERT);
-    this.#inserting = true;
-    try {
-      await this.#sql`
-        INSERT INTO auth.audit_events (customer_id, actor, action, target, details)
-        SELECT r.customer_id, r.actor, r.action, r.target, r.details
-        FROM jsonb_array_elements(${this.#sql.json(batch.map(({ event: e }) => row(e)) as never)})
-               WITH ORDINALITY AS e (value, n),
-             jsonb_to_record(e.value)
-               AS r (customer_id uuid, actor text, action text, target text, details jsonb)
-        ORDER BY e.n`;
-      for (const p of batch) p.resolve();
-    } catch (error) {
-      if (batch.length === 1) batch[0]!.reject(error);
-      else {
-        await Promise.all(
-          batch.map((p) => recordAudit(this.#sql, p.event).then(p.resolve, p.reject)),
-        );
-      }
-    } finally {
-      this.#inserting = false;
-      this.#schedule();
-    }
+/** Inserts `events` in one statement; if that fails, each on its own (one result per event). */
+async function insertAll(
+  sql: Sql,
+  events: AuditEvent[],
+): Promise<readonly (void | Promise<void>)[]> {
+  try {
+    await sql`
+      INSERT INTO auth.audit_events (customer_id, actor, action, target, details)
+      SELECT r.customer_id, r.actor, r.action, r.target, r.details
+      FROM jsonb_array_elements(${sql.json(events.map(row) as never)})
+             WITH ORDINALITY AS e (value, n),
+           jsonb_to_record(e.value)
+             AS r (customer_id uuid, actor text, action text, target text, details jsonb)
+      ORDER BY e.n`;
+    return events.map(() => undefined);
+  } catch (error) {
+    if (events.length === 1) throw error;
+    return events.map((e) => recordAudit(sql, e));
   }
 }
 

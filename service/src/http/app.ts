@@ -16,7 +16,7 @@ import { ErrorCodes } from '../errors.js';
 import { createAuthenticator } from './authenticate.js';
 import { problemFromError, problemOf, sendProblem } from './problem.js';
 import { RateLimiter } from './rate-limiter.js';
-import { lazyChildLoggerFactory } from './request-logging.js';
+import { lazyChildLoggerFactory, writesAt } from './request-logging.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { jwksRoutes } from './routes/jwks.js';
@@ -60,9 +60,6 @@ export const REDACTED_LOG_PATHS = [
   '*.adminToken',
   'body',
 ];
-
-/** Log levels at which info lines are written. */
-const LOGS_INFO = new Set(['info', 'debug', 'trace']);
 
 /** Where access lines go: a pino logger, or anything with its `info(object, message)`. */
 export interface AccessLog {
@@ -111,7 +108,7 @@ class AccessLogController extends LogController {
       );
     } else if (this.#accessLog) {
       // The request's logger still decides whether the line is wanted (routes set their own level).
-      if (LOGS_INFO.has(request.log.level)) {
+      if (writesAt(request.log.level, 'info')) {
         this.#accessLog.info({ reqId: request.id, ...line }, 'request');
       }
     } else {

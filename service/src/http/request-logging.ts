@@ -31,6 +31,11 @@ function threshold(level: string): number {
   return LEVELS[level] ?? Infinity;
 }
 
+/** Whether a logger at `level` writes lines of level `line` (`silent` writes none). */
+export function writesAt(level: string, line: string): boolean {
+  return (LEVELS[line] ?? -Infinity) >= threshold(level);
+}
+
 type LogArgs = [unknown, ...unknown[]];
 
 /** A request's logger that becomes a pino child only when a line is written through it. */
@@ -106,7 +111,7 @@ export class JsonLineLog {
 
   constructor(level: string, destination: pino.DestinationStream) {
     this.#destination = destination;
-    this.#enabled = threshold(level) <= LEVELS.info!;
+    this.#enabled = writesAt(level, 'info');
     this.#prefix = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())}`;
   }
 

@@ -11,6 +11,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { expiryDayOfId } from '../tokens/ids.js';
+import { TurnBatcher } from '../turn-batcher.js';
 
 export type FilterAnswer = 'clear' | 'maybe' | 'unready';
 
@@ -46,8 +47,6 @@ interface PendingCheck {
   ids: readonly string[];
   /** The expiry day of each id, read once in `check`. */
   days: number[];
-  resolve: (answer: FilterAnswer) => void;
-  reject: (error: unknown) => void;
 }
 
 /** The bit offsets of one id (double hashing over SHA-256). */
@@ -64,12 +63,11 @@ export class RevocationFilter {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #params: BloomParameters;
-  /** Checks waiting for the next round trip. */
-  #pending: PendingCheck[] = [];
-  /** Whether a flush of `#pending` is already scheduled. */
-  #flushScheduled = false;
-  /** Round trips sent and not yet answered. */
-  #tripsInFlight = 0;
+  /** Checks go to Redis together, up to MAX_CHECKS_PER_TRIP in a round trip (see `check`). */
+  readonly #checks = new TurnBatcher<PendingCheck, FilterAnswer>(
+    (checks) => this.#checkTogether(checks),
+    MAX_CHECKS_PER_TRIP,
+  );
 
   constructor(redis: Redis, options: { prefix?: string; params?: BloomParameters } = {}) {
     this.#redis = redis;
@@ -86,11 +84,9 @@ export class RevocationFilter {
   }
 
   /**
-   * Is the filter ready, and might any of `ids` be revoked? Checks go to Redis together: those
-   * asked for while the event loop handles one batch of I/O (the requests of many connections),
-   * and, while a round trip is out, all those asked for until it is answered (see `#flush`). An
-   * idle worker's check leaves at once; a busy worker's wait for at most one round trip, and
-   * share one write and one reply instead of one each: under load the batches grow with it.
+   * Is the filter ready, and might any of `ids` be revoked? Checks go to Redis together (a
+   * {@link TurnBatcher}): those asked for in one turn of the event loop, and those asked for while
+   * a round trip is out, each batch as EXISTS on the ready marker and one BITFIELD GET per day.
    */
   check(ids: readonly string[]): Promise<FilterAnswer> {
     const days: number[] = [];
@@ -100,48 +96,7 @@ export class RevocationFilter {
       if (day === undefined) return Promise.resolve('maybe');
       days.push(day);
     }
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ ids, days, resolve, reject });
-      this.#scheduleFlush();
-    });
-  }
-
-  /** Flushes at the end of this turn of the event loop, unless a round trip is still out. */
-  #scheduleFlush(): void {
-    if (this.#flushScheduled || this.#tripsInFlight > 0 || this.#pending.length === 0) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      this.#flush();
-    });
-  }
-
-  /**
-   * Sends every pending check: EXISTS on the ready marker, then one BITFIELD GET per day. Once
-   * every round trip is answered (or has failed: the command timeout bounds it), what gathered
-   * meanwhile goes.
-   */
-  #flush(): void {
-    const batch = this.#pending;
-    this.#pending = [];
-    for (let from = 0; from < batch.length; from += MAX_CHECKS_PER_TRIP) {
-      const part = batch.slice(from, from + MAX_CHECKS_PER_TRIP);
-      this.#tripsInFlight++;
-      const answered = () => {
-        this.#tripsInFlight--;
-        this.#scheduleFlush();
-      };
-      this.#checkTogether(part).then(
-        (answers) => {
-          answered();
-          part.forEach((c, i) => c.resolve(answers[i]!));
-        },
-        (error: unknown) => {
-          answered();
-          part.forEach((c) => c.reject(error));
-        },
-      );
-    }
+    return this.#checks.add({ ids, days });
   }
 
   async #checkTogether(checks: readonly PendingCheck[]): Promise<FilterAnswer[]> {
