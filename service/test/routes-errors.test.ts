@@ -222,6 +222,30 @@ describe('admin endpoints', () => {
     }
   });
 
+  it('the audit log pages with ?limit= and ?before=, and refuses a limit out of range', async () => {
+    const { token, customerId } = await s.appToken();
+    for (let i = 0; i < 3; i++) await s.mint(token, { kind: 'session' });
+    const list = async (query: string) => {
+      const res = await s.app.inject({
+        method: 'GET',
+        url: `/v1/customers/${customerId}/audit-events${query}`,
+        headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+      });
+      return { status: res.statusCode, body: res.json<{ events?: { id: string }[] }>() };
+    };
+    const all = (await list('')).body.events!;
+    expect(all).toHaveLength(5); // three mints, the app token and its signing key
+    const first = await list('?limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.events).toEqual(all.slice(0, 2));
+    const next = await list(`?limit=2&before=${all[1]!.id}`);
+    expect(next.body.events).toEqual(all.slice(2, 4));
+    for (const bad of ['0', '1001', 'abc', '-1', '2.5', '01']) {
+      expect((await list(`?limit=${bad}`)).status, bad).toBe(400);
+    }
+    expect((await list('?limit=1000')).status).toBe(200);
+  });
+
   it('the audit log of a customer lists mints and revocations, never a token', async () => {
     const { token, customerId } = await s.appToken();
     const minted = await s.mint(token, { kind: 'session' });

@@ -132,7 +132,9 @@ export const HealthResponse = Type.Object({
 
 export const AuditQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    // Query values arrive as text and the validator does not coerce types: a whole number
+    // from 1 to 1000, spelled plainly.
+    limit: Type.Optional(Type.String({ pattern: '^(?:[1-9][0-9]{0,2}|1000)$' })),
     before: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$' })),
   },
   { additionalProperties: false },

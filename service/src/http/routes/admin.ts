@@ -99,7 +99,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
     },
     async (request) => {
       const events = await listAudit(core.sql, customerId(request), {
-        ...(request.query.limit === undefined ? {} : { limit: request.query.limit }),
+        ...(request.query.limit === undefined ? {} : { limit: Number(request.query.limit) }),
         ...(request.query.before === undefined ? {} : { before: request.query.before }),
       });
       return {
