@@ -41,6 +41,11 @@ export interface AuthCoreOptions {
   /** Redis key prefix for the revocation filter (tests give each file its own). */
   redisPrefix?: string;
   bloom?: BloomParameters;
+  /**
+   * The worker's copy of the revoked ids (see RevocationChecker): `trustMs` 0 turns it off;
+   * `bloom` sizes it (tests).
+   */
+  revocationCopy?: { trustMs?: number; bloom?: BloomParameters };
   onRevocationEvent?: (event: RevocationEvent) => void;
 }
 
@@ -73,6 +78,12 @@ export function createAuthCore(
   const checker = new RevocationChecker(filter, revocations, {
     recheckMs: config.revocationRecheckMs,
     nowMs,
+    ...(options.revocationCopy?.trustMs === undefined
+      ? {}
+      : { copyTrustMs: options.revocationCopy.trustMs }),
+    ...(options.revocationCopy?.bloom === undefined
+      ? {}
+      : { copyBloom: options.revocationCopy.bloom }),
     ...(options.onRevocationEvent ? { onEvent: options.onRevocationEvent } : {}),
   });
   const verifier = new TokenVerifier(

@@ -4,6 +4,15 @@
  * unreachable Redis is settled by Postgres; if neither can answer, the caller gets
  * DependencyUnavailableError, never "not revoked".
  *
+ * In front of them, while it is trusted, is this worker's own copy of the revoked ids (a
+ * RevocationCopy: a bloom filter in memory), so that a token never seen before costs no round
+ * trip at all. The copy is loaded from Postgres, given every revocation this worker hears of, and
+ * brought up to date from Postgres by every `resync` (each second). It is trusted only while this
+ * worker hears revocations as they happen and has heard them without a break since the start of
+ * its last sync, and for at most `copyTrustMs` after that start: a revocation is in the copy as
+ * soon as it is announced, and one whose announcement never came (the revoking process lost
+ * Redis) at the next sync. When it is not trusted, or says "maybe", the checks below decide.
+ *
  * A "clear" answer is remembered per id for at most `recheckMs` (default 250 ms), so that a
  * token presented on every call costs no round trip and a new token whose ancestors were just
  * checked costs the check of its own id only. That memory is used only while this worker hears
@@ -18,7 +27,8 @@
  */
 import { DependencyUnavailableError } from '../errors.js';
 import { LruCache } from '../lru.js';
-import type { FilterAnswer, RevokedEntry } from './revocation-filter.js';
+import { RevocationCopy } from './revocation-copy.js';
+import type { BloomParameters, FilterAnswer, RevokedEntry } from './revocation-filter.js';
 
 export interface FilterPort {
   check(ids: readonly string[]): Promise<FilterAnswer>;
@@ -37,6 +47,16 @@ export interface RecordPort {
 
 export interface RevocationCheckerOptions {
   recheckMs: number;
+  /**
+   * How long the worker's copy of the revoked ids stays trusted after the start of its last sync
+   * with Postgres (default 2,000 ms: two resyncs at the service's pace); 0 turns the copy off,
+   * and so does a `recheckMs` of 0 (every check then asks Redis).
+   */
+  copyTrustMs?: number;
+  /** The copy's bloom parameters (tests; default COPY_BLOOM). */
+  copyBloom?: BloomParameters;
+  /** How often the copy is loaded afresh, dropping expired ids (default an hour, plus up to 10 % jitter). */
+  copyReloadMs?: number;
   /** Milliseconds since the epoch. */
   nowMs?: () => number;
   onEvent?: (event: RevocationEvent) => void;
@@ -47,6 +67,7 @@ export type RevocationEvent =
   | { type: 'filter-unready' }
   | { type: 'filter-rebuilt' }
   | { type: 'filter-resynced'; entries: number }
+  | { type: 'copy-loaded'; entries: number }
   | { type: 'record-unavailable'; error: unknown };
 
 export class RevocationChecker {
@@ -69,12 +90,42 @@ export class RevocationChecker {
   #listening = false;
   /** Bumped by every revocation heard; a "clear" read that straddles one is not remembered. */
   #epoch = 0;
+  /** Bumped whenever listening starts or stops: a sync is good only if it did not change. */
+  #listenings = 0;
+  readonly #copyTrustMs: number;
+  readonly #copyReloadMs: number;
+  /** The worker's copy of the revoked ids, once loaded. */
+  #copy: RevocationCopy | undefined;
+  /** A copy being loaded: revocations heard meanwhile go into it too. */
+  #nextCopy: RevocationCopy | undefined;
+  #loadingCopy: Promise<void> | undefined;
+  /** When the copy's last sync with Postgres started (ms): the next one reads from there on. */
+  #copySyncedFrom: number | undefined;
+  #copyTrustedUntil = 0;
+  #copyReloadAt = 0;
 
   constructor(filter: FilterPort, record: RecordPort, options: RevocationCheckerOptions) {
     this.#filter = filter;
     this.#record = record;
     this.#opts = options;
     this.#now = options.nowMs ?? Date.now;
+    this.#copyTrustMs = options.recheckMs > 0 ? (options.copyTrustMs ?? 2_000) : 0;
+    this.#copyReloadMs = options.copyReloadMs ?? 3_600_000;
+  }
+
+  /** Whether the worker's copy of the revoked ids answers checks right now. */
+  get copyTrusted(): boolean {
+    return this.#trustedCopy(this.#now()) !== undefined;
+  }
+
+  #trustedCopy(now: number): RevocationCopy | undefined {
+    return this.#listening && now < this.#copyTrustedUntil ? this.#copy : undefined;
+  }
+
+  /** Puts revoked ids into the copy and into one being loaded. */
+  #copyAdd(ids: readonly string[]): void {
+    this.#copy?.add(ids);
+    this.#nextCopy?.add(ids);
   }
 
   /** Whether the filter is currently trusted (false while a resync is pending). */
@@ -89,11 +140,16 @@ export class RevocationChecker {
   setListening(listening: boolean): void {
     this.#listening = listening;
     this.#epoch++;
-    if (!listening) this.#clearUntil.clear();
+    this.#listenings++;
+    if (!listening) {
+      this.#clearUntil.clear();
+      this.#copyTrustedUntil = 0;
+    }
   }
 
   /** A revocation made by another worker or replica: forget any "clear" answer. */
   revokedElsewhere(ids: readonly string[]): void {
+    this.#copyAdd(ids);
     for (const id of ids) this.#revoked.set(id, true);
     this.#epoch++;
     this.#clearUntil.clear();
@@ -108,12 +164,19 @@ export class RevocationChecker {
   async anyRevoked(ids: readonly string[]): Promise<boolean> {
     for (const id of ids) if (this.#revoked.get(id)) return true;
     const now = this.#now();
+    let unsure = ids;
+    const copy = this.#trustedCopy(now);
+    if (copy !== undefined) {
+      let maybe: string[] | undefined;
+      for (const id of ids) if (copy.mightContain(id)) (maybe ??= []).push(id);
+      if (maybe === undefined) return false;
+      unsure = maybe;
+    }
     // Ids found clear a moment ago are not asked again: a token's ancestors (its app token, the
     // agent that minted it) are shared by every token minted from them, so most lineages need
     // only their own new id checked.
-    let unsure = ids;
     if (this.#listening) {
-      unsure = ids.filter((id) => !((this.#clearUntil.get(id) ?? 0) > now));
+      unsure = unsure.filter((id) => !((this.#clearUntil.get(id) ?? 0) > now));
       if (unsure.length === 0) return false;
     }
 
@@ -177,6 +240,7 @@ export class RevocationChecker {
    * tells the other workers.
    */
   async revoked(entries: readonly RevokedEntry[]): Promise<void> {
+    this.#copyAdd(entries.map((e) => e.jti));
     for (const e of entries) this.#revoked.set(e.jti, true);
     this.#epoch++;
     this.#clearUntil.clear();
@@ -207,18 +271,62 @@ export class RevocationChecker {
   }
 
   /**
-   * Copies recent revocations from Postgres into the filter and this worker's memory. Run
-   * periodically; after an outage it covers everything since the filter became suspect, and only
-   * then is the filter trusted again.
+   * Loads the worker's copy of the revoked ids from Postgres (every revocation not yet expired),
+   * in the background of the checks: the copy in use, if any, serves until the new one is
+   * complete. The new copy is trusted only if this worker heard revocations throughout the load.
+   */
+  loadCopy(): Promise<void> {
+    if (this.#copyTrustMs <= 0) return Promise.resolve();
+    this.#loadingCopy ??= (async () => {
+      const started = this.#now();
+      const listenings = this.#listenings;
+      const listened = this.#listening;
+      const copy = new RevocationCopy(this.#opts.copyBloom);
+      this.#nextCopy = copy;
+      try {
+        for await (const batch of this.#record.unexpired()) copy.add(batch.map((e) => e.jti));
+        this.#copy = copy;
+        this.#copyReloadAt = started + this.#copyReloadMs * (1 + Math.random() / 10);
+        this.#copySynced(started, listened && listenings === this.#listenings);
+        this.#opts.onEvent?.({ type: 'copy-loaded', entries: copy.added });
+      } catch (error) {
+        this.#opts.onEvent?.({ type: 'record-unavailable', error });
+      } finally {
+        this.#nextCopy = undefined;
+        this.#loadingCopy = undefined;
+      }
+    })();
+    return this.#loadingCopy;
+  }
+
+  /** The copy holds every revocation recorded before `started`; trust it if nothing was missed since. */
+  #copySynced(started: number, heardThroughout: boolean): void {
+    this.#copySyncedFrom = started;
+    this.#copyTrustedUntil = heardThroughout ? started + this.#copyTrustMs : 0;
+  }
+
+  /**
+   * Copies recent revocations from Postgres into the worker's copy, its memory and the filter.
+   * Run periodically; after an outage it covers everything since the filter became suspect (or the
+   * copy last synced), and only then is the filter trusted again. Loads the copy when it has none
+   * or its hour is up (without waiting for it).
    */
   async resync(windowMs = 5_000): Promise<void> {
-    if (!(await this.#filter.isReady())) {
-      this.#opts.onEvent?.({ type: 'filter-unready' });
-      await this.rebuild();
+    const started = this.#now();
+    const listenings = this.#listenings;
+    const listened = this.#listening;
+    if (this.#copyTrustMs > 0 && (this.#copy === undefined || started >= this.#copyReloadAt)) {
+      void this.loadCopy();
     }
     const suspect = this.#suspectSince;
-    const since = Math.floor(((suspect ?? this.#now()) - windowMs) / 1000);
-    const entries = await this.#record.revokedSince(since);
+    // A revocation's revoked_at is when its transaction began; the window covers one that began
+    // before the last sync and committed after it.
+    const from = Math.min(suspect ?? started, this.#copySyncedFrom ?? started);
+    const entries = await this.#record.revokedSince(Math.floor((from - windowMs) / 1000));
+    const ids = entries.map((e) => e.jti);
+    this.#copyAdd(ids);
+    if (this.#copy !== undefined)
+      this.#copySynced(started, listened && listenings === this.#listenings);
     // Remembered "clear" answers go only if this worker had not heard of one of these: those it
     // heard of cleared them when they were announced, and a steady trickle of revocations would
     // otherwise empty them every second.
@@ -231,6 +339,10 @@ export class RevocationChecker {
     if (unheard) {
       this.#epoch++;
       this.#clearUntil.clear();
+    }
+    if (!(await this.#filter.isReady())) {
+      this.#opts.onEvent?.({ type: 'filter-unready' });
+      await this.rebuild();
     }
     await this.#filter.add(entries);
     if (suspect !== undefined && this.#suspectSince === suspect) {
