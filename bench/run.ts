@@ -5,7 +5,7 @@
  * Environment (all optional): BENCH_DURATION (measured seconds per scenario and round, default 5),
  * BENCH_WARMUP (seconds, default 1), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 64), BENCH_ONLY (comma list of
  * cold,repeated,revoked,mint,propagation), BENCH_CPU_PROF (a folder: profile the service's
- * processes with --cpu-prof into it), BENCH_SERVICE_LOG_LEVEL (diagnostic: the
+ * processes with --cpu-prof into it, and the baseline servers' into baseline-<mode>/ in it), BENCH_SERVICE_LOG_LEVEL (diagnostic: the
  * service's AUTH_LOG_LEVEL, to measure what request logging costs), BENCH_NODE_FLAGS (diagnostic:
  * extra node flags for the service's processes, space-separated, e.g. `--trace-gc`),
  * BENCH_SERVICE_LOG (a file: keep a copy of the service's output there).
@@ -125,9 +125,21 @@ async function startBaseline(
   extra: string[],
 ): Promise<Baseline> {
   const port = await freePort();
+  // Profiled like the service when asked, into a folder of their own, so that the parts they
+  // share (HTTP, Fastify, the signature) can be compared with the service's.
+  const prof = profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir, `baseline-${mode}`)}`]
+    : [];
   const child = start(
     process.execPath,
-    [join(out, 'bench', 'baseline-server.js'), mode, String(port), String(WORKERS), ...extra],
+    [
+      ...prof,
+      join(out, 'bench', 'baseline-server.js'),
+      mode,
+      String(port),
+      String(WORKERS),
+      ...extra,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });

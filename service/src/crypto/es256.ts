@@ -19,6 +19,8 @@ export const P256_ORDER = BigInt(
   '0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551',
 );
 const HALF_ORDER = P256_ORDER >> 1n;
+/** n / 2 as 32 big-endian bytes: s compares against it as bytes, without a BigInt per token. */
+const HALF_ORDER_BYTES = Buffer.from(HALF_ORDER.toString(16).padStart(64, '0'), 'hex');
 
 function sOf(signature: Buffer): bigint {
   return BigInt(`0x${signature.subarray(32, 64).toString('hex')}`);
@@ -30,7 +32,7 @@ function sOf(signature: Buffer): bigint {
  * the token layer accepts only the low one, so each token has exactly one valid string.
  */
 export function isLowS(signature: Buffer): boolean {
-  return signature.length === SIGNATURE_BYTES && sOf(signature) <= HALF_ORDER;
+  return signature.length === SIGNATURE_BYTES && HALF_ORDER_BYTES.compare(signature, 32, 64) >= 0;
 }
 
 export interface Es256KeyPair {

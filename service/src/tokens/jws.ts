@@ -16,7 +16,8 @@ export interface JwsHeader {
 }
 
 export interface DecodedJws {
-  header: JwsHeader;
+  /** Shared by every token with the same header: not to be changed. */
+  header: Readonly<JwsHeader>;
   payload: Record<string, unknown>;
   /** The bytes the signature covers: `base64url(header) . base64url(payload)`. */
   signingInput: string;
@@ -79,12 +80,19 @@ function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
   }
 }
 
-/** Splits and checks a compact JWS without verifying its signature. */
-export function decodeJws(token: string, maxBytes: number): DecodedJws {
-  if (token.length > maxBytes) throw invalid(`token is longer than ${maxBytes} bytes`);
-  const parts = token.split('.');
-  if (parts.length !== 3) throw invalid('token is not a compact JWS (three dot-separated parts)');
-  const [h, p, s] = parts as [string, string, string];
+/**
+ * Headers already read and accepted, by their base64url text: every token of one key and kind
+ * has the same header, so the work of reading it (decoding, the strict JSON, the checks) is done
+ * once per key and kind rather than once per token. Bounded: emptied when full; only short
+ * headers are kept.
+ */
+const knownHeaders = new Map<string, Readonly<JwsHeader>>();
+const KNOWN_HEADERS = 1024;
+const KNOWN_HEADER_CHARS = 256;
+
+function readHeader(h: string): Readonly<JwsHeader> {
+  const known = knownHeaders.get(h);
+  if (known !== undefined) return known;
   const header = parseJson(decodePart(h, 'header'), 'header');
   for (const name of Object.keys(header)) {
     if (!HEADER_MEMBERS.has(name)) throw invalid(`header member "${name}" is not accepted`);
@@ -94,18 +102,28 @@ export function decodeJws(token: string, maxBytes: number): DecodedJws {
   if (typeof header.kid !== 'string' || !KID.test(header.kid)) {
     throw invalid('header has no valid kid');
   }
+  const accepted = Object.freeze({ alg: 'ES256' as const, typ: header.typ, kid: header.kid });
+  if (h.length <= KNOWN_HEADER_CHARS) {
+    if (knownHeaders.size >= KNOWN_HEADERS) knownHeaders.clear();
+    knownHeaders.set(h, accepted);
+  }
+  return accepted;
+}
+
+/** Splits and checks a compact JWS without verifying its signature. */
+export function decodeJws(token: string, maxBytes: number): DecodedJws {
+  if (token.length > maxBytes) throw invalid(`token is longer than ${maxBytes} bytes`);
+  const parts = token.split('.');
+  if (parts.length !== 3) throw invalid('token is not a compact JWS (three dot-separated parts)');
+  const [h, p, s] = parts as [string, string, string];
+  const header = readHeader(h);
   if (s.length !== SIGNATURE_CHARS) throw invalid('signature is not 64 bytes');
   const signature = decodePart(s, 'signature');
   // The high-s twin (r, n - s) of a valid signature verifies too; refusing it leaves every token
   // exactly one valid spelling, so nothing keyed on token strings can be sidestepped.
   if (!isLowS(signature)) throw invalid('signature is not in low-s form');
   const payload = parseJson(decodePart(p, 'payload'), 'payload');
-  return {
-    header: { alg: 'ES256', typ: header.typ, kid: header.kid },
-    payload,
-    signingInput: `${h}.${p}`,
-    signature,
-  };
+  return { header, payload, signingInput: `${h}.${p}`, signature };
 }
 
 /** Signs a payload into a compact JWS. */

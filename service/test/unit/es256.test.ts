@@ -74,6 +74,17 @@ describe('signEs256 / verifyEs256', () => {
     }
   });
 
+  it('draws the line at s = n/2 exactly', () => {
+    const withS = (s: bigint) =>
+      Buffer.concat([good.subarray(0, 32), Buffer.from(s.toString(16).padStart(64, '0'), 'hex')]);
+    const half = P256_N / 2n;
+    expect(isLowS(withS(half))).toBe(true);
+    expect(isLowS(withS(half + 1n))).toBe(false);
+    expect(isLowS(withS(1n))).toBe(true);
+    expect(isLowS(withS(P256_N - 1n))).toBe(false);
+    expect(isLowS(withS(half).subarray(0, 63))).toBe(false);
+  });
+
   it('as a primitive, ACCEPTS the high-s twin (r, n − s): ECDSA is malleable', () => {
     // So the token layer must refuse it (jws.test.ts), and revocation must key on jti, never on
     // token bytes.

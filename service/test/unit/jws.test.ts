@@ -190,6 +190,42 @@ describe('the shared UTF-8 decoder', () => {
   });
 });
 
+describe('headers read once', () => {
+  it('give every token with the same header the same, unchangeable answer', () => {
+    const other = encodeJws(header, { ...payload, n: 2 }, privateKey);
+    const [a, b] = [decodeJws(token, MAX_TOKEN_BYTES), decodeJws(other, MAX_TOKEN_BYTES)];
+    expect(b.header).toBe(a.header);
+    expect(Object.isFrozen(a.header)).toBe(true);
+    expect(b.payload).toEqual({ ...payload, n: 2 });
+  });
+
+  it('are refused every time they are presented, never remembered as accepted', () => {
+    const bad = withHeaderText('{"alg":"ES256","typ":"bearer+jwt","kid":"kid-1","jku":"x"}');
+    for (let i = 0; i < 3; i++)
+      expect(codeOfSync(() => decodeJws(bad, MAX_TOKEN_BYTES))).toBe('invalid_token');
+  });
+
+  it('still check the rest of the token when the header is known', () => {
+    decodeJws(token, MAX_TOKEN_BYTES);
+    expect(
+      codeOfSync(() =>
+        decodeJws(
+          `${token.split('.')[0]}.${p}.${highSTwin(Buffer.from(sig, 'base64url')).toString('base64url')}`,
+          MAX_TOKEN_BYTES,
+        ),
+      ),
+    ).toBe('invalid_token');
+    expect(
+      codeOfSync(() =>
+        decodeJws(
+          `${token.split('.')[0]}.${Buffer.from('{"a":1,"a":2}').toString('base64url')}.${sig}`,
+          MAX_TOKEN_BYTES,
+        ),
+      ),
+    ).toBe('invalid_token');
+  });
+});
+
 describe('isCanonicalBase64url', () => {
   it('agrees with decoding and re-encoding on every length and every last character', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

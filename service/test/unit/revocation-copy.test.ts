@@ -27,6 +27,15 @@ describe('RevocationCopy', () => {
     expect(falseMaybes).toBeLessThan(5);
   });
 
+  it('also holds ids not of our shape (hashed instead of read)', () => {
+    const odd = ['not-a-token-id', 'g1f.short', `g1f.${'!'.repeat(22)}`, 'é-ünïcode', ''];
+    const copy = new RevocationCopy();
+    copy.add(odd);
+    expect(odd.every((id) => copy.mightContain(id))).toBe(true);
+    const others = Array.from({ length: 1000 }, (_, i) => `other-${i}`);
+    expect(others.filter((id) => copy.mightContain(id))).toEqual([]);
+  });
+
   it('a copy too small is all "maybe", never a false "no"', () => {
     const copy = new RevocationCopy({ bits: 8, hashes: 2 });
     const added = ids(50);
