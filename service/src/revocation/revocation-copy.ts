@@ -10,17 +10,11 @@
  * reloaded (hourly), which drops those whose tokens have expired.
  */
 import { hash } from 'node:crypto';
+import { base64urlBits30 } from '../base64url.js';
 import type { BloomParameters } from './revocation-filter.js';
 
 export const COPY_BLOOM: BloomParameters = { bits: 1 << 23, hashes: 7 };
 
-/** Base64url alphabet positions of the characters, or -1. */
-const B64URL_VALUE = new Int8Array(128).fill(-1);
-for (const [i, c] of [
-  ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
-].entries()) {
-  B64URL_VALUE[c.charCodeAt(0)] = i;
-}
 /** Characters after the dot in one of our ids (newTokenId: 16 random bytes in base64url). */
 const RANDOM_CHARS = 22;
 
@@ -33,14 +27,7 @@ const RANDOM_CHARS = 22;
 function randomBitsOf(id: string, at: number): number {
   const start = id.length - RANDOM_CHARS;
   if (start < 2 || id.charCodeAt(start - 1) !== 0x2e /* . */) return -1;
-  let v = 0;
-  for (let i = start + at; i < start + at + 5; i++) {
-    const c = id.charCodeAt(i);
-    const d = c < 128 ? (B64URL_VALUE[c] as number) : -1;
-    if (d < 0) return -1;
-    v = v * 64 + d;
-  }
-  return v;
+  return base64urlBits30(id, start + at);
 }
 
 export class RevocationCopy {

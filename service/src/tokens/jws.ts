@@ -6,6 +6,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { isLowS, signEs256, SIGNATURE_BYTES } from '../crypto/es256.js';
+import { BASE64URL_VALUE } from '../base64url.js';
 import { AuthError, ErrorCodes } from '../errors.js';
 import { parseStrictJsonObject, StrictJsonError } from './strict-json.js';
 
@@ -34,14 +35,6 @@ function invalid(detail: string): AuthError {
   return new AuthError(ErrorCodes.invalidToken, detail);
 }
 
-/** Base64url alphabet positions of the characters, or -1. */
-const B64URL_VALUE = new Int8Array(128).fill(-1);
-for (const [i, c] of [
-  ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
-].entries()) {
-  B64URL_VALUE[c.charCodeAt(0)] = i;
-}
-
 /**
  * Whether base64url text (alphabet already checked) is the one spelling of its bytes: unpadded
  * text of 4k + 1 characters spells no bytes, and the bits of a last, partial group that fall
@@ -52,7 +45,7 @@ export function isCanonicalBase64url(part: string): boolean {
   const rest = part.length % 4;
   if (rest === 1) return false;
   if (rest === 0) return true;
-  const last = B64URL_VALUE[part.charCodeAt(part.length - 1)] as number;
+  const last = BASE64URL_VALUE[part.charCodeAt(part.length - 1)] as number;
   return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
 }
 

@@ -5,8 +5,9 @@
  * A signed token is accepted only with alg ES256, the `typ` of a known kind (or of the expected
  * one), a `kid` that belongs to the token's own customer, a valid signature, every required
  * claim with the right type, and times within the clock skew. Then its id and every ancestor's
- * id are checked for revocation. Signature and claim checks are remembered per token (by the
- * SHA-256 of the whole token string), since they cannot change; revocation is asked every time.
+ * id are checked for revocation. Signature and claim checks are remembered per token presented
+ * more than once (by the SHA-256 of the whole token string), since they cannot change; revocation
+ * is asked every time.
  */
 import { hash, type KeyObject } from 'node:crypto';
 import { verifyEs256 } from '../crypto/es256.js';
@@ -18,6 +19,7 @@ import { kindOfTyp, MAX_SUBAGENT_DEPTH, type JwtKind, type TokenKind } from './k
 import { lineage, type Actor, type Principal } from './principal.js';
 import { parseScopeClaim } from './scopes.js';
 import { LruCache } from '../lru.js';
+import { base64urlBits30 } from '../base64url.js';
 
 export interface PublicKeyRecord {
   kid: string;
@@ -142,6 +144,46 @@ export function principalFromClaims(
   return principal;
 }
 
+/**
+ * Which tokens were seen recently, by their cache key (a base64url SHA-256 digest): a bloom
+ * filter of 2^18 bits and 3 hashes taken straight from the digest's characters, emptied after as
+ * many additions as it was made for (about 5 % false "seen" just before). A token enters the
+ * verified-token cache only on its second verification: a token presented once (most of them,
+ * for some callers) then leaves nothing behind, where it would otherwise hold a principal in the
+ * cache, through young-generation collections into the old generation, until pushed out.
+ */
+export class SeenBefore {
+  readonly #bits = new Int32Array(1 << 13);
+  readonly #capacity: number;
+  #added = 0;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  /** Records `digest`; says whether it may have been recorded before. */
+  check(digest: string): boolean {
+    const h1 = base64urlBits30(digest, 0);
+    const h2 = base64urlBits30(digest, 5) | 1;
+    if (h1 < 0 || h2 < 0) return true;
+    let before = true;
+    for (let i = 0; i < 3; i++) {
+      const o = ((h1 + Math.imul(i, h2)) >>> 0) & ((1 << 18) - 1);
+      const word = this.#bits[o >>> 5] as number;
+      const mask = 1 << (o & 31);
+      if ((word & mask) === 0) {
+        before = false;
+        this.#bits[o >>> 5] = word | mask;
+      }
+    }
+    if (!before && ++this.#added >= this.#capacity) {
+      this.#bits.fill(0);
+      this.#added = 0;
+    }
+    return before;
+  }
+}
+
 /** Verifies credentials against the given stores. */
 export class TokenVerifier {
   readonly #stores: VerifierStores;
@@ -154,11 +196,14 @@ export class TokenVerifier {
    * do; when full it is emptied, and the tokens in use come straight back.
    */
   readonly #hot = new Map<string, Principal>();
+  /** Tokens verified once recently (see SeenBefore). */
+  readonly #seen: SeenBefore;
 
   constructor(stores: VerifierStores, options: VerifierOptions) {
     this.#stores = stores;
     this.#opts = options;
     this.#verified = new LruCache(options.cacheSize ?? 20_000);
+    this.#seen = new SeenBefore(Math.max(1_000, 2 * (options.cacheSize ?? 20_000)));
   }
 
   /** Verifies a credential completely, revocation included; throws AuthError if it is not valid now. */
@@ -241,7 +286,9 @@ export class TokenVerifier {
       throw invalid("kid does not belong to the token's customer");
     if (!verifyEs256(key.publicKey, jws.signingInput, jws.signature))
       throw invalid('signature does not verify');
-    this.#verified.set(cacheKey, principal);
+    // Remembered from its second verification on (SeenBefore): one more signature check per token
+    // presented again, instead of a principal kept for every token presented once.
+    if (this.#seen.check(cacheKey)) this.#verified.set(cacheKey, principal);
     return principal;
   }
 }

@@ -12,7 +12,7 @@ import { planChild } from '../../src/tokens/delegation.js';
 import { newTokenId } from '../../src/tokens/ids.js';
 import { JWT_KINDS } from '../../src/tokens/kinds.js';
 import type { Principal } from '../../src/tokens/principal.js';
-import { TokenVerifier } from '../../src/tokens/verifier.js';
+import { SeenBefore, TokenVerifier } from '../../src/tokens/verifier.js';
 import {
   AUDIENCE,
   b64json,
@@ -321,8 +321,8 @@ describe('time, on the fake clock with a 30-second skew', () => {
 
   it('re-checks time on every call, even for a token it remembers', async () => {
     const t = bearerOfA((c) => (c.exp = T0 + 60));
-    // Three times: remembered by digest after the first, by its string after the second.
-    for (let i = 0; i < 3; i++) await verifier.authenticate(t);
+    // Four times: remembered by digest after the second, by its string after the third.
+    for (let i = 0; i < 4; i++) await verifier.authenticate(t);
     clock.advance(60 + SKEW);
     expect(await codeOf(() => verifier.authenticate(t))).toBe('token_expired');
   });
@@ -476,5 +476,52 @@ describe('app tokens', () => {
 
   it('refuses an app token where a signed kind is expected', async () => {
     expect(await codeOf(() => verifier.authenticate(addApp(), 'bearer'))).toBe('invalid_token');
+  });
+});
+
+describe('what the verifier remembers', () => {
+  it('a token from its second verification on: the first two check it in full, later ones do not', async () => {
+    const t = bearerOfA();
+    const lookups = [];
+    for (let i = 0; i < 4; i++) {
+      await verifier.authenticate(t);
+      lookups.push(stores.calls.publicKey);
+    }
+    expect(lookups).toEqual([1, 2, 2, 2]);
+  });
+
+  it('nothing of a token presented once, however many there are', async () => {
+    const tokens = Array.from({ length: 50 }, () => bearerOfA());
+    for (const t of tokens) await verifier.authenticate(t);
+    // Each presented again is checked in full a second time: none was kept after its first.
+    for (const t of tokens) await verifier.authenticate(t);
+    expect(stores.calls.publicKey).toBe(100);
+  });
+});
+
+describe('SeenBefore', () => {
+  const digest = (i: number) =>
+    Buffer.from(createHmac('sha256', 'k').update(String(i)).digest()).toString('base64url');
+
+  it('says no the first time and yes after, for each digest', () => {
+    const seen = new SeenBefore(10_000);
+    const first = Array.from({ length: 1000 }, (_, i) => seen.check(digest(i)));
+    const again = Array.from({ length: 1000 }, (_, i) => seen.check(digest(i)));
+    expect(first.filter(Boolean).length).toBeLessThan(5);
+    expect(again.every(Boolean)).toBe(true);
+  });
+
+  it('forgets everything once it has recorded as many digests as it was made for', () => {
+    const seen = new SeenBefore(100);
+    for (let i = 0; i < 99; i++) seen.check(digest(i));
+    expect(seen.check(digest(0))).toBe(true);
+    seen.check(digest(99)); // the hundredth new one
+    expect(seen.check(digest(0))).toBe(false);
+  });
+
+  it('says yes for anything that is not a digest (the cache then behaves as before)', () => {
+    const seen = new SeenBefore(100);
+    expect(seen.check('not.base64url!')).toBe(true);
+    expect(seen.check('')).toBe(true);
   });
 });
