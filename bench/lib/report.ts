@@ -141,6 +141,20 @@ export function goals(f: Figures, r: Record<string, number> = ratios(f)): Goal[]
       });
     }
   }
+  // The same goal at ordinary load: half the rate reached, open loop (see latencyFloorLines for
+  // why the saturated figure above is queueing).
+  for (const [name, m] of [
+    ['cold', f.coldPaced],
+    ['repeated', f.repeatedPaced],
+  ] as const) {
+    if (m) {
+      out.push({
+        goal: `verify p99 < 10 ms (${name}, paced at half its rate)`,
+        measured: `${fmtMs(m.latencyMs.p99)} ms`,
+        met: m.latencyMs.p99 < 10 && m.errors.total === 0,
+      });
+    }
+  }
   if (f.propagation) {
     const max = f.propagation.otherWorkerMs.max;
     out.push({
@@ -149,7 +163,9 @@ export function goals(f: Figures, r: Record<string, number> = ratios(f)): Goal[]
       met: max < 100 && f.propagation.timedOut === 0 && f.propagation.otherWorkerMs.samples > 0,
     });
   }
-  const all = [f.cold, f.repeated, f.revoked, f.mint].filter((m): m is Measured => m !== undefined);
+  const all = [f.cold, f.repeated, f.revoked, f.mint, f.coldPaced, f.repeatedPaced].filter(
+    (m): m is Measured => m !== undefined,
+  );
   const errors = all.reduce((s, m) => s + m.errors.total, 0) + (f.propagation?.errors ?? 0);
   out.push({ goal: 'no errors', measured: String(errors), met: errors === 0 });
   const peak = Math.max(0, ...f.serviceWorkerPeakRssBytes);
