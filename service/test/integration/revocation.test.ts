@@ -611,6 +611,50 @@ describe('loading the copy', () => {
     }
   });
 
+  it('is loaded afresh when its hour is up, without the ids of tokens long expired', async () => {
+    const { RevocationChecker } = await import('../../src/revocation/revocation-checker.js');
+    const { newTokenId } = await import('../../src/tokens/ids.js');
+    const { sql, core } = withCopy.s;
+    const cid = (await core.verifier.authenticate(withCopy.app)).cid;
+    const now = Math.floor(Date.now() / 1000);
+    const [old, live] = [newTokenId(now - 7200), newTokenId(now + 3600)];
+    // Recorded a while ago (outside a resync's window) and never announced: of this worker's
+    // sources, only a load reads them.
+    await sql`
+      INSERT INTO auth.revocations (jti, customer_id, kind, expires_at, revoked_by, revoked_at)
+      VALUES (${old}, ${cid}::uuid, 'agent', now() - interval '2 hours', 'test', now() - interval '3 hours'),
+             (${live}, ${cid}::uuid, 'agent', now() + interval '1 hour', 'test', now() - interval '1 minute')`;
+    await core.filter.add([{ jti: live, exp: now + 3600 }]); // as for every recorded revocation
+    const events: { type: string }[] = [];
+    // An "hour" of 0 ms: every resync starts a load.
+    const checker = new RevocationChecker(core.filter, core.revocations, {
+      recheckMs: 250,
+      copyReloadMs: 0,
+      onEvent: (e) => events.push(e),
+    });
+    const check = vi.spyOn(core.filter, 'check');
+    try {
+      checker.setListening(true);
+      const loads = () => events.filter((e) => e.type === 'copy-loaded').length;
+      for (let i = 1; i <= 2; i++) {
+        await checker.resync(); // starts a load, without waiting for it
+        await eventually(() => loads() >= i, 5000, `load ${i}`);
+      }
+      expect(checker.copyTrusted).toBe(true);
+      check.mockClear();
+      // The expired token's id is not in the copy: answered with no round trip (verification
+      // refuses that token for its exp before revocation is asked).
+      expect(await checker.anyRevoked([old])).toBe(false);
+      expect(check).not.toHaveBeenCalled();
+      // The live one is, and goes on to the Redis filter and Postgres.
+      expect(await checker.anyRevoked([live])).toBe(true);
+      expect(check.mock.calls).toEqual([[[live]]]);
+    } finally {
+      check.mockRestore();
+      await sql`DELETE FROM auth.revocations WHERE jti IN (${old}, ${live})`;
+    }
+  });
+
   it('is off when AUTH_REVOCATION_RECHECK_MS is 0: every check asks Redis', async () => {
     const { checker, events, release, restore } = await slowLoad({ recheckMs: 0 });
     try {
