@@ -4,10 +4,10 @@
  * the copy is trusted). It answers "certainly not revoked" for almost every id without a round
  * trip; anything else goes on to the shared filter in Redis and to Postgres.
  *
- * Unlike the Redis filter it is one bit array for every expiry day: 2^23 bits (1 MiB) and 7
- * hashes, so under 1 in 10^7 false "maybe" at 100,000 unexpired revocations, 1 in 2,000 at
- * 500,000. A false "maybe" costs only the round trip the copy saves. Ids stay in it until it is
- * reloaded (hourly), which drops those whose tokens have expired.
+ * Unlike the Redis filter (one key per expiry day) it is one bit array for all days: 2^23 bits
+ * (1 MiB) and 7 hashes, so under 1 in 10^7 false "maybe" at 100,000 unexpired revocations, about
+ * 1 in 2,000 at 500,000. A false "maybe" costs only the round trip the copy saves. Ids stay in it
+ * until it is reloaded (hourly), which drops those whose tokens have expired.
  */
 import { hash } from 'node:crypto';
 import { base64urlBits30 } from '../base64url.js';
