@@ -55,7 +55,10 @@ export interface RevocationCheckerOptions {
   copyTrustMs?: number;
   /** The copy's bloom parameters (tests; default COPY_BLOOM). */
   copyBloom?: BloomParameters;
-  /** How often the copy is loaded afresh, dropping expired ids (default an hour, plus up to 10 % jitter). */
+  /**
+   * How often the copy is loaded afresh, dropping expired ids (default an hour, plus up to 10 %
+   * jitter so that workers do not all load at once).
+   */
   copyReloadMs?: number;
   /** Milliseconds since the epoch. */
   nowMs?: () => number;
@@ -299,7 +302,10 @@ export class RevocationChecker {
     return this.#loadingCopy;
   }
 
-  /** The copy holds every revocation recorded before `started`; trust it if nothing was missed since. */
+  /**
+   * The copy holds every revocation recorded before `started`; it is trusted for copyTrustMs from
+   * then if nothing can have been missed since (revocations heard throughout).
+   */
   #copySynced(started: number, heardThroughout: boolean): void {
     this.#copySyncedFrom = started;
     this.#copyTrustedUntil = heardThroughout ? started + this.#copyTrustMs : 0;
