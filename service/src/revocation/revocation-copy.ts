@@ -11,6 +11,7 @@
  */
 import { hash } from 'node:crypto';
 import { base64urlBits30 } from '../base64url.js';
+import { BloomBits } from '../bloom-bits.js';
 import type { BloomParameters } from './revocation-filter.js';
 
 export const COPY_BLOOM: BloomParameters = { bits: 1 << 23, hashes: 7 };
@@ -31,16 +32,14 @@ function randomBitsOf(id: string, at: number): number {
 }
 
 export class RevocationCopy {
-  readonly #bits: Uint8Array;
-  readonly #params: BloomParameters;
+  readonly #bits: BloomBits;
   #added = 0;
 
   constructor(params: BloomParameters = COPY_BLOOM) {
     if (!Number.isSafeInteger(params.bits) || params.bits < 8 || params.hashes < 1) {
       throw new RangeError('a revocation copy needs at least 8 bits and 1 hash');
     }
-    this.#params = params;
-    this.#bits = new Uint8Array(Math.ceil(params.bits / 8));
+    this.#bits = new BloomBits(params.bits, params.hashes);
   }
 
   /** How many ids were added (an id added twice counts twice). */
@@ -61,9 +60,8 @@ export class RevocationCopy {
   }
 
   /**
-   * Double hashing, as the Redis filter's offsets are made (bitOffsets), without the arrays: this
-   * runs for every id of every token verified. The two hashes are the id's own random bits when
-   * it is one of ours (see `randomBitsOf`), else 64 bits of its SHA-256.
+   * The id's two hashes are its own random bits when it is one of ours (see `randomBitsOf`), else
+   * 64 bits of its SHA-256. This runs for every id of every token verified.
    */
   #probe(id: string, set: boolean): boolean {
     let h1 = randomBitsOf(id, 0);
@@ -73,15 +71,6 @@ export class RevocationCopy {
       h1 = digest.readUInt32BE(0);
       h2 = digest.readUInt32BE(4);
     }
-    h2 |= 1;
-    const { bits, hashes } = this.#params;
-    for (let i = 0; i < hashes; i++) {
-      const o = ((h1 + Math.imul(i, h2)) >>> 0) % bits;
-      const byte = this.#bits[o >>> 3] ?? 0;
-      const mask = 1 << (o & 7);
-      if (set) this.#bits[o >>> 3] = byte | mask;
-      else if ((byte & mask) === 0) return false;
-    }
-    return true;
+    return set ? this.#bits.add(h1, h2) : this.#bits.has(h1, h2);
   }
 }

@@ -20,6 +20,7 @@ import { lineage, type Actor, type Principal } from './principal.js';
 import { parseScopeClaim } from './scopes.js';
 import { LruCache } from '../lru.js';
 import { base64urlBits30 } from '../base64url.js';
+import { BloomBits } from '../bloom-bits.js';
 
 export interface PublicKeyRecord {
   kid: string;
@@ -153,7 +154,7 @@ export function principalFromClaims(
  * cache, through young-generation collections into the old generation, until pushed out.
  */
 export class SeenBefore {
-  readonly #bits = new Int32Array(1 << 13);
+  readonly #bits = new BloomBits(1 << 18, 3);
   readonly #capacity: number;
   #added = 0;
 
@@ -164,20 +165,11 @@ export class SeenBefore {
   /** Records `digest`; says whether it may have been recorded before. */
   check(digest: string): boolean {
     const h1 = base64urlBits30(digest, 0);
-    const h2 = base64urlBits30(digest, 5) | 1;
+    const h2 = base64urlBits30(digest, 5);
     if (h1 < 0 || h2 < 0) return true;
-    let before = true;
-    for (let i = 0; i < 3; i++) {
-      const o = ((h1 + Math.imul(i, h2)) >>> 0) & ((1 << 18) - 1);
-      const word = this.#bits[o >>> 5] as number;
-      const mask = 1 << (o & 31);
-      if ((word & mask) === 0) {
-        before = false;
-        this.#bits[o >>> 5] = word | mask;
-      }
-    }
+    const before = this.#bits.add(h1, h2);
     if (!before && ++this.#added >= this.#capacity) {
-      this.#bits.fill(0);
+      this.#bits.clear();
       this.#added = 0;
     }
     return before;
