@@ -37,6 +37,7 @@ export function writesAt(level: string, line: string): boolean {
 }
 
 type LogArgs = [unknown, ...unknown[]];
+type LineLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 /** A request's logger that becomes a pino child only when a line is written through it. */
 class LazyChildLogger {
@@ -60,23 +61,29 @@ class LazyChildLogger {
     return this.#child;
   }
 
+  #write(level: LineLevel, args: LogArgs): void {
+    if (this.#threshold <= (LEVELS[level] as number)) {
+      (this.#real()[level] as (...a: LogArgs) => void)(...args);
+    }
+  }
+
   fatal(...args: LogArgs): void {
-    if (this.#threshold <= 60) (this.#real().fatal as (...a: LogArgs) => void)(...args);
+    this.#write('fatal', args);
   }
   error(...args: LogArgs): void {
-    if (this.#threshold <= 50) (this.#real().error as (...a: LogArgs) => void)(...args);
+    this.#write('error', args);
   }
   warn(...args: LogArgs): void {
-    if (this.#threshold <= 40) (this.#real().warn as (...a: LogArgs) => void)(...args);
+    this.#write('warn', args);
   }
   info(...args: LogArgs): void {
-    if (this.#threshold <= 30) (this.#real().info as (...a: LogArgs) => void)(...args);
+    this.#write('info', args);
   }
   debug(...args: LogArgs): void {
-    if (this.#threshold <= 20) (this.#real().debug as (...a: LogArgs) => void)(...args);
+    this.#write('debug', args);
   }
   trace(...args: LogArgs): void {
-    if (this.#threshold <= 10) (this.#real().trace as (...a: LogArgs) => void)(...args);
+    this.#write('trace', args);
   }
   silent(): void {}
 
