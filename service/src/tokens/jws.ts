@@ -29,7 +29,8 @@ const B64URL = /^[A-Za-z0-9_-]+$/;
 const HEADER_MEMBERS = new Set(['alg', 'typ', 'kid']);
 /** Printable ASCII without spaces: a kid is looked up in Postgres, which refuses a NUL byte. */
 const KID = /^[\x21-\x7e]{1,128}$/;
-const SIGNATURE_CHARS = Math.ceil((SIGNATURE_BYTES * 4) / 3);
+/** The length of a compact JWS's signature part (64 bytes, unpadded base64url). */
+export const SIGNATURE_CHARS = Math.ceil((SIGNATURE_BYTES * 4) / 3);
 
 function invalid(detail: string): AuthError {
   return new AuthError(ErrorCodes.invalidToken, detail);
@@ -116,7 +117,8 @@ export function decodeJws(token: string, maxBytes: number): DecodedJws {
   // exactly one valid spelling, so nothing keyed on token strings can be sidestepped.
   if (!isLowS(signature)) throw invalid('signature is not in low-s form');
   const payload = parseJson(decodePart(p, 'payload'), 'payload');
-  return { header, payload, signingInput: `${h}.${p}`, signature };
+  // The signing input is the token up to its last dot: a slice of it, not a copy.
+  return { header, payload, signingInput: token.slice(0, h.length + 1 + p.length), signature };
 }
 
 /** Signs a payload into a compact JWS. */

@@ -14,7 +14,7 @@ import { verifyEs256 } from '../crypto/es256.js';
 import { AuthError, ErrorCodes } from '../errors.js';
 import { hashAppToken, hasValidAppTokenChecksum, looksLikeAppToken } from './app-token-format.js';
 import { isTokenId } from './ids.js';
-import { decodeJws } from './jws.js';
+import { decodeJws, SIGNATURE_CHARS } from './jws.js';
 import { kindOfTyp, MAX_SUBAGENT_DEPTH, type JwtKind, type TokenKind } from './kinds.js';
 import { lineage, type Actor, type Principal } from './principal.js';
 import { parseScopeClaim } from './scopes.js';
@@ -146,12 +146,14 @@ export function principalFromClaims(
 }
 
 /**
- * Which tokens were seen recently, by their cache key (a base64url SHA-256 digest): a bloom
- * filter of 2^18 bits and 3 hashes taken straight from the digest's characters, emptied after as
- * many additions as it was made for (about 5 % false "seen" just before). A token enters the
- * verified-token cache only on its second verification: a token presented once (most of them,
- * for some callers) then leaves nothing behind, where it would otherwise hold a principal in the
- * cache, through young-generation collections into the old generation, until pushed out.
+ * Which tokens were verified recently: a bloom filter of 2^18 bits and 3 hashes taken straight
+ * from 60 bits of each token's text, emptied after as many additions as it was made for (about
+ * 5 % false "seen" just before). The verifier reads them from the start of the token's signature
+ * (its r, which only the signer chooses), so a token seen for the first time costs no hashing at
+ * all. A token enters the verified-token cache only on its second verification: a token presented
+ * once (most of them, for some callers) then leaves nothing behind, where it would otherwise hold
+ * a principal in the cache, through young-generation collections into the old generation, until
+ * pushed out. A wrong "seen" only costs a cache lookup or a cache entry, never a check.
  */
 export class SeenBefore {
   readonly #bits = new BloomBits(1 << 18, 3);
@@ -162,10 +164,20 @@ export class SeenBefore {
     this.#capacity = capacity;
   }
 
-  /** Records `digest`; says whether it may have been recorded before. */
-  check(digest: string): boolean {
-    const h1 = base64urlBits30(digest, 0);
-    const h2 = base64urlBits30(digest, 5);
+  /**
+   * Whether the item spelled by the 10 base64url characters of `text` from `at` may have been
+   * added; true for anything else (there is nothing to tell it by).
+   */
+  has(text: string, at: number): boolean {
+    const h1 = base64urlBits30(text, at);
+    const h2 = base64urlBits30(text, at + 5);
+    return h1 < 0 || h2 < 0 || this.#bits.has(h1, h2);
+  }
+
+  /** Adds the item (as in {@link has}); says whether it may have been added before. */
+  add(text: string, at: number): boolean {
+    const h1 = base64urlBits30(text, at);
+    const h2 = base64urlBits30(text, at + 5);
     if (h1 < 0 || h2 < 0) return true;
     const before = this.#bits.add(h1, h2);
     if (!before && ++this.#added >= this.#capacity) {
@@ -256,15 +268,21 @@ export class TokenVerifier {
   }
 
   async #signed(token: string): Promise<Principal> {
-    // The whole token's SHA-256 stands for it: equal digests mean equal tokens (collision
-    // resistance; only ASCII tokens are ever cached, and no other string has the same UTF-8),
-    // and the key is 43 characters instead of the token's ~700.
-    const cacheKey = hash('sha256', token, 'base64url');
-    const cached = this.#verified.get(cacheKey);
-    if (cached) {
-      if (this.#hot.size >= HOT_TOKENS) this.#hot.clear();
-      this.#hot.set(token, cached);
-      return cached;
+    // SeenBefore tells a token seen for the first time (most cold tokens) from its signature's
+    // first characters; only a token it may have seen is looked up in the cache. The whole token's
+    // SHA-256 stands for it there: equal digests mean equal tokens (collision resistance; only
+    // ASCII tokens are ever cached, and no other string has the same UTF-8), and the key is 43
+    // characters instead of the token's ~700.
+    const mark = token.length - SIGNATURE_CHARS;
+    let cacheKey: string | undefined;
+    if (this.#seen.has(token, mark)) {
+      cacheKey = hash('sha256', token, 'base64url');
+      const cached = this.#verified.get(cacheKey);
+      if (cached) {
+        if (this.#hot.size >= HOT_TOKENS) this.#hot.clear();
+        this.#hot.set(token, cached);
+        return cached;
+      }
     }
     const jws = decodeJws(token, this.#opts.maxTokenBytes);
     const kind = kindOfTyp(jws.header.typ);
@@ -278,9 +296,12 @@ export class TokenVerifier {
       throw invalid("kid does not belong to the token's customer");
     if (!verifyEs256(key.publicKey, jws.signingInput, jws.signature))
       throw invalid('signature does not verify');
-    // Remembered from its second verification on (SeenBefore): one more signature check per token
-    // presented again, instead of a principal kept for every token presented once.
-    if (this.#seen.check(cacheKey)) this.#verified.set(cacheKey, principal);
+    // Remembered from its second verification on: one more signature check per token presented
+    // again, instead of a principal kept for every token presented once. Only verified tokens
+    // are added, so tokens that fail cannot crowd SeenBefore.
+    if (this.#seen.add(token, mark)) {
+      this.#verified.set(cacheKey ?? hash('sha256', token, 'base64url'), principal);
+    }
     return principal;
   }
 }

@@ -497,31 +497,64 @@ describe('what the verifier remembers', () => {
     for (const t of tokens) await verifier.authenticate(t);
     expect(stores.calls.publicKey).toBe(100);
   });
+
+  it("a remembered token's signature under other claims is checked in full, and refused", async () => {
+    const t = bearerOfA();
+    await verifier.authenticate(t);
+    await verifier.authenticate(t); // remembered now
+    const [h, , sig] = t.split('.');
+    const other = bearerOfA((c) => (c.scope = 'admin')).split('.')[1];
+    const before = stores.calls.publicKey;
+    expect(await codeOf(() => verifier.authenticate(`${h}.${other}.${sig}`))).toBe('invalid_token');
+    expect(stores.calls.publicKey).toBe(before + 1);
+    await expect(verifier.authenticate(t)).resolves.toMatchObject({ kind: 'bearer' });
+    expect(stores.calls.publicKey).toBe(before + 1);
+  });
 });
 
 describe('SeenBefore', () => {
   const digest = (i: number) =>
     Buffer.from(createHmac('sha256', 'k').update(String(i)).digest()).toString('base64url');
 
-  it('says no the first time and yes after, for each digest', () => {
+  it('says no the first time and yes after, for each item', () => {
     const seen = new SeenBefore(10_000);
-    const first = Array.from({ length: 1000 }, (_, i) => seen.check(digest(i)));
-    const again = Array.from({ length: 1000 }, (_, i) => seen.check(digest(i)));
+    const first = Array.from({ length: 1000 }, (_, i) => seen.add(digest(i), 0));
+    const again = Array.from({ length: 1000 }, (_, i) => seen.add(digest(i), 0));
     expect(first.filter(Boolean).length).toBeLessThan(5);
     expect(again.every(Boolean)).toBe(true);
   });
 
-  it('forgets everything once it has recorded as many digests as it was made for', () => {
-    const seen = new SeenBefore(100);
-    for (let i = 0; i < 99; i++) seen.check(digest(i));
-    expect(seen.check(digest(0))).toBe(true);
-    seen.check(digest(99)); // the hundredth new one
-    expect(seen.check(digest(0))).toBe(false);
+  it('has() looks without adding', () => {
+    const seen = new SeenBefore(10_000);
+    const unseen = Array.from({ length: 1000 }, (_, i) => seen.has(digest(i), 0));
+    expect(unseen.filter(Boolean).length).toBeLessThan(5);
+    expect(Array.from({ length: 1000 }, (_, i) => seen.has(digest(i), 0))).toEqual(unseen);
+    seen.add(digest(7), 0);
+    expect(seen.has(digest(7), 0)).toBe(true);
   });
 
-  it('says yes for anything that is not a digest (the cache then behaves as before)', () => {
+  it('reads the item from where it is told: the rest of the text does not count', () => {
+    const seen = new SeenBefore(10_000);
+    seen.add(`header.payload.${digest(1)}`, 15);
+    expect(seen.has(`others.claims!.${digest(1)}`, 15)).toBe(true);
+    expect(seen.has(`header.payload.${digest(2)}`, 15)).toBe(false);
+  });
+
+  it('forgets everything once it has recorded as many items as it was made for', () => {
     const seen = new SeenBefore(100);
-    expect(seen.check('not.base64url!')).toBe(true);
-    expect(seen.check('')).toBe(true);
+    for (let i = 0; i < 99; i++) seen.add(digest(i), 0);
+    expect(seen.add(digest(0), 0)).toBe(true);
+    seen.add(digest(99), 0); // the hundredth new one
+    expect(seen.has(digest(0), 0)).toBe(false);
+    expect(seen.add(digest(0), 0)).toBe(false);
+  });
+
+  it('says yes for anything that is not ten base64url characters (the cache then behaves as before)', () => {
+    const seen = new SeenBefore(100);
+    expect(seen.add('not.base64url!', 0)).toBe(true);
+    expect(seen.has('not.base64url!', 0)).toBe(true);
+    expect(seen.has('', 0)).toBe(true);
+    expect(seen.has(digest(1), -1)).toBe(true);
+    expect(seen.has(digest(1), 40)).toBe(true);
   });
 });
