@@ -16,7 +16,7 @@ import { ErrorCodes } from '../errors.js';
 import { createAuthenticator } from './authenticate.js';
 import { problemFromError, problemOf, sendProblem } from './problem.js';
 import { RateLimiter } from './rate-limiter.js';
-import { lazyChildLoggerFactory, writesAt } from './request-logging.js';
+import { lazyChildLoggerFactory, writesAt, type AccessLine } from './request-logging.js';
 import { adminRoutes } from './routes/admin.js';
 import { healthRoutes } from './routes/health.js';
 import { jwksRoutes } from './routes/jwks.js';
@@ -61,9 +61,9 @@ export const REDACTED_LOG_PATHS = [
   'body',
 ];
 
-/** Where access lines go: a pino logger, or anything with its `info(object, message)`. */
+/** Where access lines go (a JsonLineLog in the workers). */
 export interface AccessLog {
-  info(line: Record<string, unknown>, message: string): void;
+  access(line: AccessLine): void;
 }
 
 /**
@@ -109,7 +109,13 @@ class AccessLogController extends LogController {
     } else if (this.#accessLog) {
       // The request's logger still decides whether the line is wanted (routes set their own level).
       if (writesAt(request.log.level, 'info')) {
-        this.#accessLog.info({ reqId: request.id, ...line }, 'request');
+        this.#accessLog.access({
+          reqId: request.id,
+          method: line.method,
+          path: line.path,
+          status: line.status,
+          ms: line.ms,
+        });
       }
     } else {
       request.log.info(line, 'request');

@@ -5,7 +5,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import { JsonLineLog, lazyChildLoggerFactory } from '../../src/http/request-logging.js';
+import {
+  JsonLineLog,
+  lazyChildLoggerFactory,
+  type AccessLine,
+} from '../../src/http/request-logging.js';
 
 /** A pino destination that keeps its lines, with the time field made comparable. */
 function collector(): { lines: string[]; stream: pino.DestinationStream } {
@@ -17,17 +21,27 @@ function collector(): { lines: string[]; stream: pino.DestinationStream } {
 }
 
 describe('JsonLineLog', () => {
-  it('writes the line pino writes for the same fields, byte for byte', () => {
+  const access = (over: Partial<AccessLine> = {}): AccessLine => ({
+    reqId: 'abc-1',
+    method: 'POST',
+    path: '/v1/tokens/verify',
+    status: 200,
+    ms: 1.25,
+    ...over,
+  });
+
+  it('writes the access line pino writes for the same fields, byte for byte', () => {
     const ours = collector();
     const theirs = collector();
-    const fields = [
-      { reqId: 'abc-1', method: 'POST', path: '/v1/tokens/verify', status: 200, ms: 1.25 },
-      { reqId: 'r', method: 'GET', path: '/a"b\\c\n\u2028é', status: 404, ms: 0 },
-      {},
+    const lines = [
+      access(),
+      access({ reqId: 'r', method: 'GET', path: '/a"b\\c\n\u2028é', status: 404, ms: 0 }),
+      access({ reqId: 'x'.repeat(64), status: 503, ms: 30000.5 }),
+      access({ ms: Number.NaN }),
     ];
-    for (const f of fields) {
-      new JsonLineLog('info', ours.stream).info(f, 'request');
-      pino({ level: 'info' }, theirs.stream).info(f, 'request');
+    for (const line of lines) {
+      new JsonLineLog('info', ours.stream).access(line);
+      pino({ level: 'info' }, theirs.stream).info({ ...line }, 'request');
     }
     expect(ours.lines).toEqual(theirs.lines);
     for (const line of ours.lines) expect(line.endsWith('}\n')).toBe(true);
@@ -37,11 +51,11 @@ describe('JsonLineLog', () => {
   it('writes nothing when the level is above info', () => {
     for (const level of ['warn', 'error', 'silent']) {
       const { lines, stream } = collector();
-      new JsonLineLog(level, stream).info({ a: 1 }, 'request');
+      new JsonLineLog(level, stream).access(access());
       expect(lines).toEqual([]);
     }
     const { lines, stream } = collector();
-    new JsonLineLog('debug', stream).info({ a: 1 }, 'request');
+    new JsonLineLog('debug', stream).access(access());
     expect(lines).toHaveLength(1);
   });
 });
