@@ -202,12 +202,22 @@ export class TokenVerifier {
   readonly #hot = new Map<string, Principal>();
   /** Tokens verified once recently (see SeenBefore). */
   readonly #seen: SeenBefore;
+  /** The principals in the cache (see {@link remembers}). */
+  readonly #remembered = new WeakSet<Principal>();
 
   constructor(stores: VerifierStores, options: VerifierOptions) {
     this.#stores = stores;
     this.#opts = options;
     this.#verified = new LruCache(options.cacheSize ?? 20_000);
     this.#seen = new SeenBefore(Math.max(1_000, 2 * (options.cacheSize ?? 20_000)));
+  }
+
+  /**
+   * Whether `principal` is one the verifier keeps: the token it came from, presented again, gives
+   * this same object (so whatever is derived from it may be kept with it, in a WeakMap).
+   */
+  remembers(principal: Principal): boolean {
+    return this.#remembered.has(principal);
   }
 
   /** Verifies a credential completely, revocation included; throws AuthError if it is not valid now. */
@@ -301,6 +311,7 @@ export class TokenVerifier {
     // are added, so tokens that fail cannot crowd SeenBefore.
     if (this.#seen.add(token, mark)) {
       this.#verified.set(cacheKey ?? hash('sha256', token, 'base64url'), principal);
+      this.#remembered.add(principal);
     }
     return principal;
   }

@@ -490,6 +490,16 @@ describe('what the verifier remembers', () => {
     expect(lookups).toEqual([1, 2, 2, 2]);
   });
 
+  it('says which principals it keeps: the one a token gives from its second verification on', async () => {
+    const t = bearerOfA();
+    const first = await verifier.authenticate(t);
+    expect(verifier.remembers(first)).toBe(false);
+    const second = await verifier.authenticate(t);
+    expect(verifier.remembers(second)).toBe(true);
+    expect(await verifier.authenticate(t)).toBe(second);
+    expect(await verifier.authenticate(t)).toBe(second);
+  });
+
   it('nothing of a token presented once, however many there are', async () => {
     const tokens = Array.from({ length: 50 }, () => bearerOfA());
     for (const t of tokens) await verifier.authenticate(t);
