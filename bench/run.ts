@@ -30,6 +30,7 @@ import { measureLoad, type Measured, type Watched } from './lib/measure.js';
 import { childrenOf, machine, peakRssBytes, pidsWithCmdline, treeOf } from './lib/procfs.js';
 import { measurePropagation } from './lib/propagation.js';
 import {
+  cpuPerAnswerLines,
   goals,
   latencyFloorLines,
   ratios,
@@ -457,6 +458,9 @@ async function main(): Promise<void> {
       '',
       "latency at saturation is queueing (Little's law, closed-loop load):",
       ...latencyFloorLines(figures, connections),
+      '',
+      'CPU per answer, µs, server workers / generator (the CPU shares above ÷ the rate):',
+      ...cpuPerAnswerLines(figures),
       ...(notes.length > 0 ? ['', 'notes:', ...notes.map((n) => `  ${n}`)] : []),
       '',
       `JSON: ${file}`,

@@ -197,3 +197,45 @@ export function latencyFloorLines(f: Figures, connections: number): string[] {
   add('1/10 revoked', f.revoked);
   return lines;
 }
+
+/** CPU seconds per second of the measured run, in µs per answer: `percent` of one core ÷ rate. */
+function microsPerAnswer(percent: number, rps: number): number {
+  return (percent * 10_000) / rps;
+}
+
+/**
+ * CPU per answer (server workers, generator), from the CPU shares in the table: what each answer
+ * cost the server, independent of how the cores were shared, and what it cost the generator on the
+ * same cores. "ceiling ÷ cold" is how far the service's own work per request is from one raw
+ * verification behind bare Fastify.
+ */
+export function cpuPerAnswerLines(f: Figures): string[] {
+  const per = (m: Measured) => {
+    const server = Object.entries(m.cpuPercent)
+      .filter(([k]) => k.startsWith('worker'))
+      .reduce((s, [, v]) => s + v, 0);
+    return {
+      server: microsPerAnswer(server, m.rps),
+      generator: microsPerAnswer(m.cpuPercent.generator ?? 0, m.rps),
+    };
+  };
+  const lines: string[] = [];
+  const ceiling = f.httpCeiling.rps > 0 ? per(f.httpCeiling) : undefined;
+  for (const [name, m] of [
+    ['floor', f.floor],
+    ['HTTP ceiling', f.httpCeiling],
+    ['cold verify', f.cold],
+    ['repeated verify', f.repeated],
+    ['1/10 revoked', f.revoked],
+    ['mint', f.mint],
+  ] as const) {
+    if (!m || !(m.rps > 0)) continue;
+    const { server, generator } = per(m);
+    const vsCeiling =
+      name === 'cold verify' && ceiling && server > 0
+        ? ` (HTTP ceiling ÷ cold: ${(ceiling.server / server).toFixed(2)})`
+        : '';
+    lines.push(`  ${name}: ${server.toFixed(0)} / ${generator.toFixed(0)}${vsCeiling}`);
+  }
+  return lines;
+}
