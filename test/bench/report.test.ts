@@ -13,6 +13,7 @@ import {
 } from '../../bench/lib/report.js';
 import type { PropagationResult } from '../../bench/lib/propagation.js';
 import { summarize } from '../../bench/lib/stats.js';
+import { judgeAnswer } from '../../bench/lib/answer.js';
 
 function measured(rps: number, over: Partial<Measured> = {}): Measured {
   return {
@@ -148,5 +149,23 @@ describe('bench report', () => {
     expect(lines).toContain('  HTTP ceiling: 144 / 58');
     expect(lines).toContain('  cold verify: 290 / 80 (HTTP ceiling ÷ cold: 0.50)');
     expect(lines.some((l) => l.startsWith('  1/10 revoked'))).toBe(false);
+  });
+});
+
+describe('bench answers', () => {
+  const spec = { expectStatus: 200, expectActive: true, inactiveEvery: 10 };
+
+  it('a wrong status, or an active answer where the token was revoked, is an error', () => {
+    expect(judgeAnswer(spec, 100, 1, 200, '{"active":true,"kind":"agent"}')).toBe('ok');
+    expect(judgeAnswer(spec, 100, 1, 503, '{"active":true}')).toBe('wrongStatus');
+    // Every tenth body of the pool is a revoked token, whichever lap of the pool it is sent in.
+    expect(judgeAnswer(spec, 100, 110, 200, '{"active":false}')).toBe('ok');
+    expect(judgeAnswer(spec, 100, 110, 200, '{"active":true}')).toBe('wrongAnswer');
+    expect(judgeAnswer(spec, 100, 111, 200, '{"active":false}')).toBe('wrongAnswer');
+  });
+
+  it('without an expected answer only the status counts', () => {
+    expect(judgeAnswer({ expectStatus: 201 }, 8, 3, 201, 'anything')).toBe('ok');
+    expect(judgeAnswer({ expectStatus: 201 }, 8, 3, 429, 'anything')).toBe('wrongStatus');
   });
 });
