@@ -73,6 +73,12 @@ export type RevocationEvent =
   | { type: 'copy-loaded'; entries: number }
   | { type: 'record-unavailable'; error: unknown };
 
+/** A sync with Postgres: when it started, and whether revocations were heard throughout since. */
+interface SyncStart {
+  started: number;
+  heardThroughout: () => boolean;
+}
+
 export class RevocationChecker {
   readonly #filter: FilterPort;
   readonly #record: RecordPort;
@@ -281,16 +287,14 @@ export class RevocationChecker {
   loadCopy(): Promise<void> {
     if (this.#copyTrustMs <= 0) return Promise.resolve();
     this.#loadingCopy ??= (async () => {
-      const started = this.#now();
-      const listenings = this.#listenings;
-      const listened = this.#listening;
+      const sync = this.#syncStart();
       const copy = new RevocationCopy(this.#opts.copyBloom);
       this.#nextCopy = copy;
       try {
         for await (const batch of this.#record.unexpired()) copy.add(batch.map((e) => e.jti));
         this.#copy = copy;
-        this.#copyReloadAt = started + this.#copyReloadMs * (1 + Math.random() / 10);
-        this.#copySynced(started, listened && listenings === this.#listenings);
+        this.#copyReloadAt = sync.started + this.#copyReloadMs * (1 + Math.random() / 10);
+        this.#copySynced(sync);
         this.#opts.onEvent?.({ type: 'copy-loaded', entries: copy.added });
       } catch (error) {
         this.#opts.onEvent?.({ type: 'record-unavailable', error });
@@ -303,12 +307,25 @@ export class RevocationChecker {
   }
 
   /**
-   * The copy holds every revocation recorded before `started`; it is trusted for copyTrustMs from
-   * then if nothing can have been missed since (revocations heard throughout).
+   * A sync starting now. It has been heard throughout if this worker was listening then and has
+   * not stopped or restarted listening since.
    */
-  #copySynced(started: number, heardThroughout: boolean): void {
-    this.#copySyncedFrom = started;
-    this.#copyTrustedUntil = heardThroughout ? started + this.#copyTrustMs : 0;
+  #syncStart(): SyncStart {
+    const listenings = this.#listenings;
+    const listened = this.#listening;
+    return {
+      started: this.#now(),
+      heardThroughout: () => listened && listenings === this.#listenings,
+    };
+  }
+
+  /**
+   * The copy holds every revocation recorded before the sync started; it is trusted for
+   * copyTrustMs from then if nothing can have been missed since (revocations heard throughout).
+   */
+  #copySynced(sync: SyncStart): void {
+    this.#copySyncedFrom = sync.started;
+    this.#copyTrustedUntil = sync.heardThroughout() ? sync.started + this.#copyTrustMs : 0;
   }
 
   /**
@@ -318,9 +335,8 @@ export class RevocationChecker {
    * or its hour is up (without waiting for it).
    */
   async resync(windowMs = 5_000): Promise<void> {
-    const started = this.#now();
-    const listenings = this.#listenings;
-    const listened = this.#listening;
+    const sync = this.#syncStart();
+    const started = sync.started;
     if (this.#copyTrustMs > 0 && (this.#copy === undefined || started >= this.#copyReloadAt)) {
       void this.loadCopy();
     }
@@ -331,8 +347,7 @@ export class RevocationChecker {
     const entries = await this.#record.revokedSince(Math.floor((from - windowMs) / 1000));
     const ids = entries.map((e) => e.jti);
     this.#copyAdd(ids);
-    if (this.#copy !== undefined)
-      this.#copySynced(started, listened && listenings === this.#listenings);
+    if (this.#copy !== undefined) this.#copySynced(sync);
     // Remembered "clear" answers go only if this worker had not heard of one of these: those it
     // heard of cleared them when they were announced, and a steady trickle of revocations would
     // otherwise empty them every second.
