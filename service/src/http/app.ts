@@ -95,30 +95,22 @@ class AccessLogController extends LogController {
     reply: FastifyReply,
   ): void {
     this.#completed(reply);
-    const line = {
-      method: request.method,
-      path: loggedPath(request.url),
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 100) / 100,
-    };
+    const method = request.method;
+    const path = loggedPath(request.url);
+    const status = reply.statusCode;
+    const ms = Math.round(reply.elapsedTime * 100) / 100;
     if (error) {
       request.log.error(
-        { ...line, err: { type: error.name, message: error.message } },
+        { method, path, status, ms, err: { type: error.name, message: error.message } },
         'request errored',
       );
     } else if (this.#accessLog) {
       // The request's logger still decides whether the line is wanted (routes set their own level).
       if (writesAt(request.log.level, 'info')) {
-        this.#accessLog.access({
-          reqId: request.id,
-          method: line.method,
-          path: line.path,
-          status: line.status,
-          ms: line.ms,
-        });
+        this.#accessLog.access({ reqId: request.id, method, path, status, ms });
       }
     } else {
-      request.log.info(line, 'request');
+      request.log.info({ method, path, status, ms }, 'request');
     }
   }
 }
