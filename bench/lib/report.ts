@@ -36,12 +36,16 @@ export interface Figures {
   serviceWorkerPeakRssBytes: number[];
 }
 
-function cpu(m: Measured): string {
-  const c = m.cpuPercent;
-  const workers = Object.entries(c)
+/** The server workers' CPU together, % of one core. */
+function serverPercent(m: Measured): number {
+  return Object.entries(m.cpuPercent)
     .filter(([k]) => k.startsWith('worker'))
     .reduce((s, [, v]) => s + v, 0);
-  const parts = [`srv ${workers}`, `gen ${c.generator ?? 0}`];
+}
+
+function cpu(m: Measured): string {
+  const c = m.cpuPercent;
+  const parts = [`srv ${serverPercent(m)}`, `gen ${c.generator ?? 0}`];
   if (c.postgres !== undefined) parts.push(`pg ${c.postgres}`, `redis ${c.redis ?? 0}`);
   const ours = Object.entries(c)
     .filter(([k]) => k !== 'machine')
@@ -210,15 +214,10 @@ function microsPerAnswer(percent: number, rps: number): number {
  * verification behind bare Fastify.
  */
 export function cpuPerAnswerLines(f: Figures): string[] {
-  const per = (m: Measured) => {
-    const server = Object.entries(m.cpuPercent)
-      .filter(([k]) => k.startsWith('worker'))
-      .reduce((s, [, v]) => s + v, 0);
-    return {
-      server: microsPerAnswer(server, m.rps),
-      generator: microsPerAnswer(m.cpuPercent.generator ?? 0, m.rps),
-    };
-  };
+  const per = (m: Measured) => ({
+    server: microsPerAnswer(serverPercent(m), m.rps),
+    generator: microsPerAnswer(m.cpuPercent.generator ?? 0, m.rps),
+  });
   const lines: string[] = [];
   const ceiling = f.httpCeiling.rps > 0 ? per(f.httpCeiling) : undefined;
   for (const [name, m] of [
