@@ -101,6 +101,8 @@ export class ServiceProcess {
   readonly name: string;
   #child: ChildProcess | undefined;
   #log = '';
+  /** Characters ever written to the log, of which `#log` holds the last 64,000. */
+  #logWritten = 0;
   #exit: Promise<{ code: number | null; signal: string | null }> | undefined;
   /** Every pid this instance ever had (primary and workers), so `kill()` leaves nothing behind. */
   readonly #pids = new Set<number>();
@@ -124,6 +126,17 @@ export class ServiceProcess {
     return this.#log;
   }
 
+  /** A mark for {@link logSince}: how much the service has written so far. */
+  get logMark(): number {
+    return this.#logWritten;
+  }
+
+  /** What the service wrote after `mark`, as far as the kept tail of the log reaches back. */
+  logSince(mark: number): string {
+    const kept = this.#logWritten - this.#log.length;
+    return this.#log.slice(Math.max(0, mark - kept));
+  }
+
   get running(): boolean {
     const c = this.#child;
     return c !== undefined && c.exitCode === null && c.signalCode === null;
@@ -139,7 +152,9 @@ export class ServiceProcess {
     this.#child = child;
     if (child.pid) this.#pids.add(child.pid);
     const append = (d: Buffer) => {
-      this.#log = (this.#log + d.toString()).slice(-64_000);
+      const text = d.toString();
+      this.#logWritten += text.length;
+      this.#log = (this.#log + text).slice(-64_000);
     };
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);

@@ -52,7 +52,7 @@ async function runScenario(ctx: Context, scenario: Scenario): Promise<ScenarioSt
     maxRequests: ctx.profile.maxRequestsPerScenario,
   });
   const workersBefore = ctx.service.workerPids().sort();
-  const logBefore = ctx.service.log.length;
+  const logMark = ctx.service.logMark;
   ctx.log(`scenario ${scenario.name}`);
   load.start();
   try {
@@ -76,14 +76,33 @@ async function runScenario(ctx: Context, scenario: Scenario): Promise<ScenarioSt
       JSON.stringify(after) === JSON.stringify(workersBefore),
       `${workersBefore.join(',')} → ${after.join(',')}`,
     );
-    const log = ctx.service.log.slice(logBefore);
+    const log = ctx.service.logSince(logMark);
     stats.check('no "worker exited" in the service log', !log.includes('worker exited'));
   }
   if (ctx.service.running) await audit(ctx, stats);
   else stats.check('service running for the audit', false);
   stats.endedAt = Date.now();
+  // A failed scenario shows what the service itself reported meanwhile (errors and worse).
+  if (!stats.passed)
+    for (const line of serviceErrors(ctx.service.logSince(logMark))) stats.sample(line);
   ctx.log(`  ${stats.passed ? 'pass' : 'FAIL'}: ${stats.requests} requests`);
   return stats;
+}
+
+/** The service's log lines at level error or worse (pino: 50 and up), shortened. */
+export function serviceErrors(log: string, max = 5): string[] {
+  const out: string[] = [];
+  for (const line of log.split('\n')) {
+    let level: unknown;
+    try {
+      level = (JSON.parse(line) as { level?: unknown }).level;
+    } catch {
+      continue;
+    }
+    if (typeof level === 'number' && level >= 50) out.push(`service: ${line.slice(0, 600)}`);
+    if (out.length === max) break;
+  }
+  return out;
 }
 
 export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
