@@ -3,7 +3,10 @@
  * revocation filter in step with Postgres, and listens. Its `close` finishes requests in flight
  * before the connections go.
  */
+import { once } from 'node:events';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Sql } from 'postgres';
 import type { pino } from 'pino';
 import type { Config } from './config.js';
 import {
@@ -18,6 +21,9 @@ import { buildApp, REDACTED_LOG_PATHS, type AccessLog } from './http/app.js';
 import { JsonLineLog } from './http/request-logging.js';
 import { BlockLogDestination } from './log-destination.js';
 import { createRedis } from './redis.js';
+
+/** How long a starting worker waits for its connections before it takes requests anyway (ms). */
+const WARM_UP_MS = 2000;
 
 /** Log lines are handed to stdout's writer in blocks of this many characters (about 60 lines)… */
 const LOG_BLOCK_CHARS = 12 * 1024;
@@ -79,6 +85,25 @@ function flushLog(destination: BlockLogDestination | undefined): void {
   }
 }
 
+/**
+ * Opens the worker's first Postgres connection and waits for Redis, for at most `boundMs`. A worker
+ * that replaces one that died gets its share of connections from node:cluster as soon as it
+ * listens; it should not take them while its own connections are still opening. With a store down
+ * it listens anyway once the bound has passed (or at once, when Redis refuses), and answers as
+ * during any outage.
+ */
+export async function warmUp(sql: Sql, redis: Redis, boundMs = WARM_UP_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled([
+      sql`SELECT 1`,
+      redis.status === 'ready' ? undefined : once(redis, 'ready'),
+    ]),
+    new Promise((resolve) => (timer = setTimeout(resolve, boundMs))),
+  ]);
+  clearTimeout(timer);
+}
+
 export async function startWorker(
   config: Config,
   options: StartWorkerOptions = {},
@@ -103,6 +128,7 @@ export async function startWorker(
     ...(options.rateLimitPrefix === undefined ? {} : { rateLimitPrefix: options.rateLimitPrefix }),
   });
   const stopMaintenance = startRevocationMaintenance(core, options.resyncIntervalMs);
+  await warmUp(sql, redis);
   await app.listen({ port: options.port ?? config.port, host: config.host });
   let closing: Promise<void> | undefined;
   return {
