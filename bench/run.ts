@@ -2,13 +2,14 @@
  * `npm run bench`: the auth service against this machine's own limits, measured side by side in
  * one run. See bench/README.md for what each line means and how to read it.
  *
- * Environment (all optional): BENCH_DURATION (measured seconds per scenario and round, default 5),
- * BENCH_WARMUP (seconds, default 1), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 64), BENCH_ONLY (comma list of
- * cold,repeated,revoked,mint,propagation), BENCH_CPU_PROF (a folder: profile the service's
- * processes with --cpu-prof into it, and the baseline servers' into baseline-<mode>/ in it), BENCH_SERVICE_LOG_LEVEL (diagnostic: the
- * service's AUTH_LOG_LEVEL, to measure what request logging costs), BENCH_NODE_FLAGS (diagnostic:
- * extra node flags for the service's processes, space-separated, e.g. `--trace-gc`),
- * BENCH_SERVICE_LOG (a file: keep a copy of the service's output there).
+ * Environment (all optional): BENCH_DURATION (measured seconds per scenario and round, default
+ * 5), BENCH_WARMUP (seconds, default 1), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 64),
+ * BENCH_ONLY (comma list of cold,repeated,revoked,mint,propagation), BENCH_CPU_PROF (a folder:
+ * profile the service's processes with --cpu-prof into it, and the baseline servers' into
+ * baseline-<mode>/ in it), BENCH_SERVICE_LOG_LEVEL (diagnostic: the service's AUTH_LOG_LEVEL, to
+ * measure what request logging costs), BENCH_NODE_FLAGS (diagnostic: extra node flags for the
+ * service's processes, space-separated, e.g. `--trace-gc`), BENCH_SERVICE_LOG (a file: keep a copy
+ * of the service's output there).
  */
 import type { ChildProcess } from 'node:child_process';
 import {
