@@ -60,6 +60,9 @@ export function run(
       if (timer) clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
+    // A command may exit without reading its input (most do not read it at all): the pipe then
+    // breaks, and its EPIPE is no failure of ours; the exit code says how the command did.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }

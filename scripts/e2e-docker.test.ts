@@ -8,6 +8,7 @@ import {
   judgeHealth,
   keptTokensLine,
   publishedPorts,
+  run,
   uniqueProjectName,
   type InspectedContainer,
 } from './e2e-docker-support.js';
@@ -138,5 +139,18 @@ describe('reading what the scripts in the image print', () => {
     const b = uniqueProjectName(0);
     expect(a).toMatch(/^quinte2e[a-z0-9]+$/);
     expect(a).not.toBe(b);
+  });
+});
+
+describe('running a command', () => {
+  it('survives a command that exits without reading its input (a broken pipe), with its exit code', async () => {
+    // 4 MiB is far more than a pipe holds: the write is still going when `sh` has exited.
+    const ran = await run('sh', ['-c', 'exit 3'], { input: 'x'.repeat(4 << 20) });
+    expect(ran.code).toBe(3);
+  });
+
+  it('hands the input to a command that reads it', async () => {
+    const ran = await run('wc', ['-c'], { input: 'x'.repeat(100_000) });
+    expect(ran).toMatchObject({ code: 0, stdout: '100000\n' });
   });
 });
