@@ -235,7 +235,11 @@ export class TokenVerifier {
       }
       principal = app.principal;
     } else {
-      principal = this.#hot.get(token) ?? (await this.#signed(token));
+      // A token seen for the first time (SeenBefore tells it from a few of its characters) is not
+      // looked up by its string: that would hash all ~700 characters of a string never seen again.
+      const mark = token.length - SIGNATURE_CHARS;
+      const seen = this.#seen.has(token, mark);
+      principal = (seen ? this.#hot.get(token) : undefined) ?? (await this.#signed(token, seen));
     }
     if (options.kind !== undefined && principal.kind !== options.kind) {
       throw invalid(`expected a ${options.kind} token, got a ${principal.kind} token`);
@@ -277,7 +281,8 @@ export class TokenVerifier {
     return { principal, revoked: record.revoked };
   }
 
-  async #signed(token: string): Promise<Principal> {
+  /** `seen`: what SeenBefore says of the token. */
+  async #signed(token: string, seen: boolean): Promise<Principal> {
     // SeenBefore tells a token seen for the first time (most cold tokens) from its signature's
     // first characters; only a token it may have seen is looked up in the cache. The whole token's
     // SHA-256 stands for it there: equal digests mean equal tokens (collision resistance; only
@@ -285,7 +290,7 @@ export class TokenVerifier {
     // characters instead of the token's ~700.
     const mark = token.length - SIGNATURE_CHARS;
     let cacheKey: string | undefined;
-    if (this.#seen.has(token, mark)) {
+    if (seen) {
       cacheKey = hash('sha256', token, 'base64url');
       const cached = this.#verified.get(cacheKey);
       if (cached) {
