@@ -170,6 +170,17 @@ describe('the canonical fast path', () => {
     ]) {
       expect(readCanonicalJsonObject(text), text).toBeUndefined();
     }
+    const nest = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+    expect(readCanonicalJsonObject(nest(16))).toBeDefined();
+    expect(readCanonicalJsonObject(nest(17))).toBeUndefined();
+    // Many brackets but shallow: the walk decides, and accepts.
+    expect(readCanonicalJsonObject('{"a":[' + '[],'.repeat(40) + '[]]}')).toEqual({
+      a: Array.from({ length: 41 }, () => []),
+    });
+    expect(readCanonicalJsonObject('{"a":"' + '{['.repeat(40) + '","b":[[],[]]}')).toEqual({
+      a: '{['.repeat(40),
+      b: [[], []],
+    });
     expect(readCanonicalJsonObject('{"a":[1,{"b":null}],"c":"é"}')).toEqual({
       a: [1, { b: null }],
       c: 'é',
