@@ -66,6 +66,41 @@ describe('happy paths', () => {
     expect(v.parent_jti).toBe(agent.jti);
   });
 
+  it('a verify answer has the members its kind has, and no others', async () => {
+    const { token: app } = await s.appToken();
+    const agent = await s.mint(app, { kind: 'agent', scopes: ['a'], subject: 'planner' });
+    const sub = await s.mint(agent.token, { kind: 'subagent', scopes: ['a'], subject: 'worker' });
+    const keys = async (token: string) => {
+      const res = await s.app.inject({
+        method: 'POST',
+        url: '/v1/tokens/verify',
+        payload: { token },
+      });
+      expect(res.body).not.toMatch(/null|undefined/);
+      return Object.keys(res.json() as object);
+    };
+    const common = ['active', 'kind', 'cid', 'customer_id', 'sub', 'jti', 'scopes', 'scope'];
+    const times = ['exp', 'iat', 'iss', 'aud'];
+    expect(await keys(app)).toEqual([...common, ...times]);
+    expect(await keys(agent.token)).toEqual([
+      ...common,
+      ...times,
+      'parent_jti',
+      'chain',
+      'act',
+      'kid',
+    ]);
+    expect(await keys(sub.token)).toEqual([
+      ...common,
+      ...times,
+      'parent_jti',
+      'chain',
+      'act',
+      'kid',
+      'delegation_depth',
+    ]);
+  });
+
   it('revoking a parent revokes its children', async () => {
     const { token: app } = await s.appToken();
     const bearer = await s.mint(app, { kind: 'bearer' });

@@ -44,10 +44,13 @@ function introspection(p: Principal, core: AuthCore) {
     iat: p.iat,
     iss: core.config.issuer,
     aud: core.config.audience,
-    ...(p.chain.length > 0 ? { parent_jti: p.chain[p.chain.length - 1], chain: p.chain } : {}),
-    ...(p.act ? { act: p.act } : {}),
-    ...(p.kid ? { kid: p.kid } : {}),
-    ...(p.kind === 'subagent' ? { delegation_depth: p.depth } : {}),
+    // Absent members are undefined rather than spread in: one shape for every answer, no spread
+    // objects (the serializer leaves undefined members out).
+    parent_jti: p.chain.length > 0 ? p.chain[p.chain.length - 1] : undefined,
+    chain: p.chain.length > 0 ? p.chain : undefined,
+    act: p.act,
+    kid: p.kid || undefined,
+    delegation_depth: p.kind === 'subagent' ? p.depth : undefined,
   };
 }
 
