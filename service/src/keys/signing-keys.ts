@@ -176,12 +176,19 @@ export class SigningKeyStore {
     return key;
   }
 
-  /** A public key by kid, with its customer; undefined if unknown. Known keys are remembered. */
-  async publicKey(kid: string): Promise<PublicKeyRecord | undefined> {
+  /**
+   * A public key by kid, with its customer; undefined if unknown. Known keys are remembered, and
+   * answered at once (not with a promise): see VerifierStores.
+   */
+  publicKey(kid: string): PublicKeyRecord | undefined | Promise<PublicKeyRecord | undefined> {
     const hit = this.#public.get(kid);
     if (hit) return hit;
     const missUntil = this.#unknown.get(kid);
     if (missUntil !== undefined && missUntil > Date.now()) return undefined;
+    return this.#fetchPublicKey(kid);
+  }
+
+  async #fetchPublicKey(kid: string): Promise<PublicKeyRecord | undefined> {
     const [row]: [{ kid: string; customer_id: string; public_jwk: PublicJwk }?] = await this.#sql`
       SELECT kid, customer_id, public_jwk FROM auth.signing_keys
       WHERE kid = ${kid} AND (verify_until IS NULL OR verify_until > now())`;

@@ -169,8 +169,12 @@ export class RevocationChecker {
     this.#suspectSince ??= this.#now();
   }
 
-  /** Whether any of `ids` is revoked. Throws DependencyUnavailableError if that cannot be known. */
-  async anyRevoked(ids: readonly string[]): Promise<boolean> {
+  /**
+   * Whether any of `ids` is revoked. Answered at once when this worker's memory or copy settles
+   * it (most tokens), else with a promise; throws (or rejects with) DependencyUnavailableError if
+   * that cannot be known.
+   */
+  anyRevoked(ids: readonly string[]): boolean | Promise<boolean> {
     for (const id of ids) if (this.#revoked.get(id)) return true;
     const now = this.#now();
     let unsure = ids;
@@ -188,7 +192,15 @@ export class RevocationChecker {
       unsure = unsure.filter((id) => !((this.#clearUntil.get(id) ?? 0) > now));
       if (unsure.length === 0) return false;
     }
+    return this.#askStores(ids, unsure, now);
+  }
 
+  /** The rest of {@link anyRevoked}: the Redis filter for `unsure`, Postgres if it cannot say. */
+  async #askStores(
+    ids: readonly string[],
+    unsure: readonly string[],
+    now: number,
+  ): Promise<boolean> {
     if (this.#suspectSince === undefined) {
       const epoch = this.#epoch;
       let answer: FilterAnswer;

@@ -14,7 +14,7 @@ import { verifyEs256 } from '../crypto/es256.js';
 import { AuthError, ErrorCodes } from '../errors.js';
 import { hashAppToken, hasValidAppTokenChecksum, looksLikeAppToken } from './app-token-format.js';
 import { isTokenId } from './ids.js';
-import { decodeJws, SIGNATURE_CHARS } from './jws.js';
+import { decodeJws, SIGNATURE_CHARS, type DecodedJws } from './jws.js';
 import { kindOfTyp, MAX_SUBAGENT_DEPTH, type JwtKind, type TokenKind } from './kinds.js';
 import { lineage, type Actor, type Principal } from './principal.js';
 import { parseScopeClaim } from './scopes.js';
@@ -39,11 +39,16 @@ export interface AppTokenRecord {
   revoked: boolean;
 }
 
+/**
+ * What the verifier asks of the stores. `publicKey` and `anyRevoked` may answer at once rather
+ * than with a promise when they know (a key in memory, a lineage this worker's copy clears): a
+ * token then needs no turn of the event loop between its checks (see `inspect`).
+ */
 export interface VerifierStores {
-  publicKey(kid: string): Promise<PublicKeyRecord | undefined>;
+  publicKey(kid: string): PublicKeyRecord | undefined | Promise<PublicKeyRecord | undefined>;
   appToken(hash: Buffer): Promise<AppTokenRecord | undefined>;
   /** Whether any of these ids is revoked; throws DependencyUnavailableError if that cannot be known. */
-  anyRevoked(ids: readonly string[]): Promise<boolean>;
+  anyRevoked(ids: readonly string[]): boolean | Promise<boolean>;
 }
 
 export interface VerifierOptions {
@@ -239,7 +244,8 @@ export class TokenVerifier {
       // looked up by its string: that would hash all ~700 characters of a string never seen again.
       const mark = token.length - SIGNATURE_CHARS;
       const seen = this.#seen.has(token, mark);
-      principal = (seen ? this.#hot.get(token) : undefined) ?? (await this.#signed(token, seen));
+      const signed = (seen ? this.#hot.get(token) : undefined) ?? this.#signed(token, seen);
+      principal = signed instanceof Promise ? await signed : signed;
     }
     if (options.kind !== undefined && principal.kind !== options.kind) {
       throw invalid(`expected a ${options.kind} token, got a ${principal.kind} token`);
@@ -253,11 +259,15 @@ export class TokenVerifier {
     // or a forged token, whatever nbf says.
     const notBefore = Math.max(principal.nbf ?? 0, principal.iat);
     if (notBefore > now + skew) throw invalid('token is not valid yet');
-    if (!options.skipRevocation && (await this.#stores.anyRevoked(lineage(principal)))) {
-      throw new AuthError(
-        ErrorCodes.tokenRevoked,
-        'token or one of its ancestors has been revoked',
-      );
+    if (!options.skipRevocation) {
+      // Awaited only when it is a promise: `await` on an answer already known still waits a turn.
+      const revoked = this.#stores.anyRevoked(lineage(principal));
+      if (revoked instanceof Promise ? await revoked : revoked) {
+        throw new AuthError(
+          ErrorCodes.tokenRevoked,
+          'token or one of its ancestors has been revoked',
+        );
+      }
     }
     return principal;
   }
@@ -281,14 +291,16 @@ export class TokenVerifier {
     return { principal, revoked: record.revoked };
   }
 
-  /** `seen`: what SeenBefore says of the token. */
-  async #signed(token: string, seen: boolean): Promise<Principal> {
+  /**
+   * A signed token's principal, checked but for time and revocation (`seen`: what SeenBefore says
+   * of the token). Answers at once when the key is in memory, with a promise when it is fetched.
+   */
+  #signed(token: string, seen: boolean): Principal | Promise<Principal> {
     // SeenBefore tells a token seen for the first time (most cold tokens) from its signature's
     // first characters; only a token it may have seen is looked up in the cache. The whole token's
     // SHA-256 stands for it there: equal digests mean equal tokens (collision resistance; only
     // ASCII tokens are ever cached, and no other string has the same UTF-8), and the key is 43
     // characters instead of the token's ~700.
-    const mark = token.length - SIGNATURE_CHARS;
     let cacheKey: string | undefined;
     if (seen) {
       cacheKey = hash('sha256', token, 'base64url');
@@ -302,8 +314,22 @@ export class TokenVerifier {
     const jws = decodeJws(token, this.#opts.maxTokenBytes);
     const kind = kindOfTyp(jws.header.typ);
     if (!kind) throw invalid(`typ ${JSON.stringify(jws.header.typ)} is not a token kind`);
-    const key = await this.#stores.publicKey(jws.header.kid);
+    const key = this.#stores.publicKey(jws.header.kid);
+    return key instanceof Promise
+      ? key.then((k) => this.#verifiedWith(token, cacheKey, jws, kind, k))
+      : this.#verifiedWith(token, cacheKey, jws, kind, key);
+  }
+
+  /** The rest of {@link #signed}, once the key is known. */
+  #verifiedWith(
+    token: string,
+    cacheKey: string | undefined,
+    jws: DecodedJws,
+    kind: JwtKind,
+    key: PublicKeyRecord | undefined,
+  ): Principal {
     if (!key) throw invalid('unknown kid');
+    const mark = token.length - SIGNATURE_CHARS;
     // Claims are read before the signature is checked only to compare the customer; nothing is
     // trusted until the signature verifies.
     const principal = principalFromClaims(kind, key.kid, jws.payload, this.#opts);

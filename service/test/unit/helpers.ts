@@ -65,13 +65,22 @@ export function newCustomer(): Customer {
   return { id, kid: `k-${id.slice(0, 8)}`, keys: generateEs256KeyPair() };
 }
 
-/** In-memory stand-ins for the key, app-token and revocation stores, counting their calls. */
+/**
+ * In-memory stand-ins for the key, app-token and revocation stores, counting their calls. They
+ * answer with promises, as stores that go to Postgres or Redis do; with `answerAtOnce`, keys and
+ * revocation answers come back (or are thrown) at once, as the real stores do when they know.
+ */
 export class FakeStores implements VerifierStores {
   readonly keys = new Map<string, PublicKeyRecord>();
   readonly appTokens = new Map<string, AppTokenRecord>();
   readonly revoked = new Set<string>();
   revocationUnavailable: Error | undefined;
   calls = { publicKey: 0, appToken: 0, anyRevoked: 0 };
+  readonly #atOnce: boolean;
+
+  constructor(options: { answerAtOnce?: boolean } = {}) {
+    this.#atOnce = options.answerAtOnce ?? false;
+  }
 
   addCustomer(c: Customer): void {
     this.keys.set(c.kid, { kid: c.kid, customerId: c.id, publicKey: c.keys.publicKey });
@@ -81,9 +90,10 @@ export class FakeStores implements VerifierStores {
     this.appTokens.set(hashAppToken(token).toString('hex'), record);
   }
 
-  async publicKey(kid: string): Promise<PublicKeyRecord | undefined> {
+  publicKey(kid: string): PublicKeyRecord | undefined | Promise<PublicKeyRecord | undefined> {
     this.calls.publicKey++;
-    return this.keys.get(kid);
+    const key = this.keys.get(kid);
+    return this.#atOnce ? key : Promise.resolve(key);
   }
 
   async appToken(hash: Buffer): Promise<AppTokenRecord | undefined> {
@@ -91,10 +101,13 @@ export class FakeStores implements VerifierStores {
     return this.appTokens.get(hash.toString('hex'));
   }
 
-  async anyRevoked(ids: readonly string[]): Promise<boolean> {
+  anyRevoked(ids: readonly string[]): boolean | Promise<boolean> {
     this.calls.anyRevoked++;
-    if (this.revocationUnavailable) throw this.revocationUnavailable;
-    return ids.some((id) => this.revoked.has(id));
+    const answer = () => {
+      if (this.revocationUnavailable) throw this.revocationUnavailable;
+      return ids.some((id) => this.revoked.has(id));
+    };
+    return this.#atOnce ? answer() : Promise.resolve().then(answer);
   }
 }
 

@@ -415,6 +415,45 @@ describe('revocation keys on jti and covers ancestors', () => {
   });
 });
 
+describe('stores that answer at once rather than with a promise', () => {
+  let atOnce: FakeStores;
+  let v: TokenVerifier;
+  beforeEach(() => {
+    atOnce = new FakeStores({ answerAtOnce: true });
+    atOnce.addCustomer(a);
+    v = new TokenVerifier(atOnce, verifierOptions(clock));
+  });
+
+  it('accept a valid token, first seen and presented again, and refuse it once revoked', async () => {
+    const t = bearerOfA();
+    const first = await v.authenticate(t);
+    expect(first).toMatchObject({ kind: 'bearer', cid: a.id });
+    await expect(v.authenticate(t)).resolves.toBe(await v.authenticate(t));
+    atOnce.revoked.add(first.jti);
+    expect(await codeOf(() => v.authenticate(t))).toBe('token_revoked');
+  });
+
+  it('refuse an unknown kid, a bad signature and an unreachable revocation store by rejecting, never throwing', async () => {
+    const t = bearerOfA();
+    const unknownKid = signToken(
+      'bearer',
+      validClaims('bearer', a.id, T0),
+      'k-nobody',
+      a.keys.privateKey,
+    );
+    const forged = replaceSignature(t, signEs256(b.keys.privateKey, 'other input'));
+    for (const token of [unknownKid, forged, 'not.a.token']) {
+      const answer = v.authenticate(token);
+      expect(answer).toBeInstanceOf(Promise);
+      expect(await codeOf(() => answer)).toBe('invalid_token');
+    }
+    atOnce.revocationUnavailable = new DependencyUnavailableError('postgres', 'down');
+    const answer = v.authenticate(t);
+    expect(answer).toBeInstanceOf(Promise);
+    expect(await codeOf(() => answer)).toBe('dependency_unavailable');
+  });
+});
+
 describe('app tokens', () => {
   function addApp(overrides: Partial<Parameters<FakeStores['addAppToken']>[1]> = {}): string {
     const token = generateAppToken();
