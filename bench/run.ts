@@ -3,7 +3,8 @@
  * one run. See bench/README.md for what each line means and how to read it.
  *
  * Environment (all optional): BENCH_DURATION (measured seconds per scenario and round, default
- * 5), BENCH_WARMUP (seconds, default 1), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 64),
+ * 5), BENCH_WARMUP (seconds, default 1), BENCH_ROUNDS (default 3), BENCH_JIT_WARMUP (seconds of
+ * each scenario in an uncounted round 0, default 3; 0 skips it), BENCH_CONNECTIONS (default 64),
  * BENCH_ONLY (comma list of cold,repeated,revoked,mint,propagation), BENCH_CPU_PROF (a folder:
  * profile the service's processes with --cpu-prof into it, and the baseline servers' into
  * baseline-<mode>/ in it), BENCH_SERVICE_LOG_LEVEL (diagnostic: the service's AUTH_LOG_LEVEL, to
@@ -55,6 +56,7 @@ const duration = Number(process.env.BENCH_DURATION ?? 5);
 const warmup = Number(process.env.BENCH_WARMUP ?? 1);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const jitWarmup = Number(process.env.BENCH_JIT_WARMUP ?? 3);
 const only = new Set(
   (process.env.BENCH_ONLY ?? 'cold,repeated,revoked,mint,propagation').split(','),
 );
@@ -251,75 +253,79 @@ async function main(): Promise<void> {
     // shows up as one odd round rather than as a wrong ratio.
     // This machine's HTTP ceiling has been 5,000-10,000/s; raised to what each round measures.
     let ceilingRate = 12_000;
-    for (let round = 1; round <= rounds; round++) {
-      progress(`round ${round} of ${rounds}`);
-      keep(
+    // Round 0, not counted, drives every party for BENCH_JIT_WARMUP seconds first: a profile
+    // (perf, bench/README.md) showed the service's workers compiling for their first ~3 s of load
+    // and the baseline servers for ~2 s, which the 1 s warm-up of round 1 did not cover.
+    for (let round = jitWarmup > 0 ? 0 : 1; round <= rounds; round++) {
+      const counted = round > 0;
+      const spec = counted ? verifySpec : { ...verifySpec, durationSeconds: jitWarmup };
+      const record = counted ? keep : () => {};
+      progress(
+        counted
+          ? `round ${round} of ${rounds}`
+          : `round 0 (not counted): ${jitWarmup} s of each scenario, for the JIT`,
+      );
+      record(
         'floor',
         await measureLoad(
           out,
           tmp,
           'floor',
-          { ...verifySpec, url: floorServer.url, path: '/floor' },
+          { ...spec, url: floorServer.url, path: '/floor' },
           repeatedTokens.map(body),
           floorServer.watched,
         ),
       );
       // The HTTP ceiling and cold verify are sent the same distinct tokens, so that the generator
-      // does the same work for both: a pool of ~100,000 bodies (70 MB) costs it more per request
-      // than a few thousand would (its memory, its garbage collector). Enough that none is sent
+      // is given the same work for both (the same bodies, as many). Enough that none is sent
       // twice, even to a service as fast as the ceiling was in the round before.
-      const poolSize = Math.ceil(Math.max(ceilingRate, 4000) * 1.5 * (warmup + duration));
+      const poolSize = Math.ceil(
+        Math.max(ceilingRate, 4000) * 1.5 * (warmup + spec.durationSeconds),
+      );
       const pool = (await factory.agents(poolSize)).map(body);
       const ceiling = await measureLoad(
         out,
         tmp,
         'httpCeiling',
-        { ...verifySpec, url: ceilingServer.url, path: '/verify' },
+        { ...spec, url: ceilingServer.url, path: '/verify' },
         pool,
         ceilingServer.watched,
       );
-      keep('httpCeiling', ceiling);
+      record('httpCeiling', ceiling);
       ceilingRate = Math.max(ceilingRate, ceiling.rps);
       if (only.has('cold')) {
-        keep('cold', await measureLoad(out, tmp, 'cold', verifySpec, pool, serviceWatched));
+        record('cold', await measureLoad(out, tmp, 'cold', spec, pool, serviceWatched));
       }
       if (only.has('repeated')) {
-        keep(
+        record(
           'repeated',
-          await measureLoad(
-            out,
-            tmp,
-            'repeated',
-            verifySpec,
-            repeatedTokens.map(body),
-            serviceWatched,
-          ),
+          await measureLoad(out, tmp, 'repeated', spec, repeatedTokens.map(body), serviceWatched),
         );
       }
       if (only.has('revoked')) {
         const tokens = await factory.agents(poolSize);
         await factory.revoke(tokens.filter((_, i) => i % 10 === 0));
-        keep(
+        record(
           'revoked',
           await measureLoad(
             out,
             tmp,
             'revoked',
-            { ...verifySpec, inactiveEvery: 10 },
+            { ...spec, inactiveEvery: 10 },
             tokens.map(body),
             serviceWatched,
           ),
         );
       }
       if (only.has('mint')) {
-        keep(
+        record(
           'mint',
           await measureLoad(
             out,
             tmp,
             'mint',
             {
-              ...verifySpec,
+              ...spec,
               path: '/v1/tokens',
               headers: { authorization: `Bearer ${creds.bearer}` },
               expectStatus: 201,
@@ -429,6 +435,7 @@ async function main(): Promise<void> {
         warmupSeconds: warmup,
         durationSeconds: duration,
         rounds,
+        jitWarmupSeconds: jitWarmup,
         raisedRateLimits: RAISED_RATE_LIMITS,
         generator: 'autocannon (separate process, pipelining 1)',
         serviceLogLevel: serviceLogLevel ?? 'default (info)',
