@@ -30,7 +30,7 @@ const problems = {
 };
 
 /** The introspection view of a principal (RFC 7662 style, plus our own claims). */
-function introspection(p: Principal, core: AuthCore) {
+export function introspection(p: Principal, core: Pick<AuthCore, 'config'>) {
   return {
     active: true,
     kind: p.kind,
@@ -117,8 +117,10 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (
       // ~0.8 us an entry measured alone) than the serialisation it could never save.
       let body = introspected.get(principal);
       if (body === undefined) {
-        // The route's compiled response schema (fast-json-stringify) returns a string.
-        body = reply.serialize(introspection(principal, core)) as string;
+        // JSON.stringify rather than the route's compiled schema: the view has only the schema's
+        // members, in its order, so the text is the same (tested), and V8 writes it in one piece
+        // where fast-json-stringify joins ~20 strings (~1 KB of garbage a cold token).
+        body = JSON.stringify(introspection(principal, core));
         if (core.verifier.remembers(principal)) introspected.set(principal, body);
       }
       return reply.type(JSON_UTF8).send(body);
