@@ -279,6 +279,13 @@ describe('transport', () => {
     );
   });
 
+  it('a token within the body limit but over AUTH_MAX_TOKEN_BYTES is inactive, and not echoed', async () => {
+    const token = `eyJ${'x'.repeat(12 * 1024)}`;
+    const res = await post('/v1/tokens/verify', { token });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ active: false });
+  });
+
   it('a body that is not JSON by content type is 415', async () => {
     const res = await s.app.inject({
       method: 'POST',
