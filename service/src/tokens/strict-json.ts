@@ -53,6 +53,9 @@ export function readCanonicalJsonObject(text: string): Record<string, unknown> |
   return parsed as Record<string, unknown>;
 }
 
+/** The characters that open a JSON container. */
+const OPENINGS = ['{', '['] as const;
+
 /**
  * Whether `text` has fewer than `limit` brackets and braces that open (counted anywhere, strings
  * included): then nothing in it nests `limit` deep, and the walk over the parsed value (which
@@ -60,10 +63,11 @@ export function readCanonicalJsonObject(text: string): Record<string, unknown> |
  */
 function fewerOpeningsThan(text: string, limit: number): boolean {
   let n = 0;
-  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1))
-    if (++n >= limit) return false;
-  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1))
-    if (++n >= limit) return false;
+  for (const opening of OPENINGS) {
+    for (let i = text.indexOf(opening); i !== -1; i = text.indexOf(opening, i + 1)) {
+      if (++n >= limit) return false;
+    }
+  }
   return true;
 }
 
