@@ -3,8 +3,10 @@
  * code and the contract's status; nothing produces a 500.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
+import { eventually } from '../../test/support/eventually.js';
 import { createTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../../test/support/fixtures.js';
 
 let s: TestStack;
@@ -406,6 +408,58 @@ describe('the request deadline', () => {
       await closed;
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('idle connections', () => {
+  /** The app on a free port, and each connection's socket on the server's side as it arrives. */
+  async function listening(idleTimeoutMs: number) {
+    const idle = await buildApp(s.core, { idleTimeoutMs, rateLimitPrefix: `${s.prefix}:idle` });
+    const accepted: net.Socket[] = [];
+    idle.server.on('connection', (socket: net.Socket) => accepted.push(socket));
+    await idle.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = idle.server.address() as net.AddressInfo;
+    return { idle, accepted, port };
+  }
+
+  /** Waits for the worker to close `socket` (well before the test's own timeout). */
+  const closedByWorker = (socket: net.Socket) =>
+    eventually(() => socket.destroyed, 3_000, 'the worker closing the idle connection');
+
+  it('closes a connection that sends nothing', async () => {
+    const { idle, accepted, port } = await listening(200);
+    const client = net.connect(port, '127.0.0.1');
+    client.on('error', () => {});
+    try {
+      await eventually(() => accepted.length === 1, 5_000);
+      await closedByWorker(accepted[0]!);
+    } finally {
+      client.destroy();
+      await idle.close();
+    }
+  });
+
+  it('closes a connection whose client stops reading its answers, and the worker keeps serving', async () => {
+    const { idle, accepted, port } = await listening(300);
+    const client = net.connect(port, '127.0.0.1');
+    client.on('error', () => {});
+    try {
+      await new Promise<void>((r) => client.once('connect', () => r()));
+      // Never read: answers fill the socket buffers on both sides, then wait in the worker.
+      client.pause();
+      const request = 'GET /no-such-route HTTP/1.1\r\nhost: quint\r\n\r\n';
+      client.write(request.repeat(40_000));
+      await eventually(() => accepted.length === 1, 5_000);
+      const server = accepted[0]!;
+      await eventually(() => server.writableLength > 0, 20_000);
+      await closedByWorker(server);
+      // Other callers are still answered.
+      const res = await fetch(`http://127.0.0.1:${port}/no-such-route`);
+      expect(res.status).toBe(404);
+    } finally {
+      client.destroy();
+      await idle.close();
     }
   });
 });

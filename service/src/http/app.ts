@@ -136,6 +136,12 @@ class AccessLogController extends LogController {
 export { DEFAULT_REQUEST_DEADLINE_MS as REQUEST_DEADLINE_MS } from '../config.js';
 /** How often requests in flight are checked against their deadline. */
 const DEADLINE_SWEEP_MS = 100;
+/**
+ * A connection with no traffic either way for this long is closed: a client that stops reading
+ * its answers (they pile up in the worker's memory), or that connects and sends nothing. Between
+ * requests on a kept-alive connection, the keep-alive timeout applies instead.
+ */
+export const IDLE_TIMEOUT_MS = 30_000;
 
 export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
@@ -145,6 +151,8 @@ export interface BuildAppOptions {
   rateLimitPrefix?: string;
   /** See {@link REQUEST_DEADLINE_MS}. */
   requestDeadlineMs?: number;
+  /** See {@link IDLE_TIMEOUT_MS}. */
+  idleTimeoutMs?: number;
 }
 
 export async function buildApp(
@@ -166,7 +174,7 @@ export async function buildApp(
     routerOptions: { maxParamLength: 200 },
     trustProxy: core.config.trustProxy,
     http: { maxHeaderSize: HEADER_LIMIT_BYTES },
-    connectionTimeout: 30_000,
+    connectionTimeout: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
     keepAliveTimeout: 65_000,
     requestTimeout: 30_000,
     // A request routed after close() began (pipelined, or on a connection busy at SIGTERM) is
