@@ -147,6 +147,19 @@ describe('refuses forged signed tokens', () => {
     }
   });
 
+  it('a remembered token’s signature under another payload, however often it was presented', async () => {
+    const good = bearerOfA();
+    // Presented four times: verified, cached, then kept by its signature's bits and answered
+    // from there.
+    for (let i = 0; i < 4; i++) await verifier.authenticate(good);
+    const [h, , sig] = good.split('.') as [string, string, string];
+    const [, other] = bearerOfA((c) => (c.scope = 'admin')).split('.');
+    const forged = `${h}.${other}.${sig}`;
+    expect(await codeOf(() => verifier.authenticate(forged))).toBe('invalid_token');
+    // The remembered token itself is still answered.
+    expect((await verifier.authenticate(good)).scopes).toEqual(['read', 'write']);
+  });
+
   it('customer A’s claims signed with B’s key under B’s kid', async () => {
     const claims = validClaims('bearer', a.id, T0);
     const t = signToken('bearer', claims, b.kid, b.keys.privateKey);
