@@ -84,6 +84,11 @@ const HOT_TOKENS = 256;
  */
 const HOT_KEY_AT = 10;
 
+/** A signed token's key in the verifier's `#hot` map: 30 bits of its signature, or -1. */
+function hotKey(token: string): number {
+  return base64urlBits30(token, token.length - SIGNATURE_CHARS + HOT_KEY_AT);
+}
+
 function invalid(detail: string): AuthError {
   return new AuthError(ErrorCodes.invalidToken, detail);
 }
@@ -252,7 +257,7 @@ export class TokenVerifier {
       // looked up by its string: that would hash all ~700 characters of a string never seen again.
       const mark = token.length - SIGNATURE_CHARS;
       const seen = this.#seen.has(token, mark);
-      const signed = (seen ? this.#hotGet(token, mark) : undefined) ?? this.#signed(token, seen);
+      const signed = (seen ? this.#hotGet(token) : undefined) ?? this.#signed(token, seen);
       principal = signed instanceof Promise ? await signed : signed;
     }
     if (options.kind !== undefined && principal.kind !== options.kind) {
@@ -280,9 +285,9 @@ export class TokenVerifier {
     return principal;
   }
 
-  /** The principal of `token` if it is kept in {@link #hot} (`mark`: where its signature starts). */
-  #hotGet(token: string, mark: number): Principal | undefined {
-    const entry = this.#hot.get(base64urlBits30(token, mark + HOT_KEY_AT));
+  /** The principal of `token` if it is kept in {@link #hot}. */
+  #hotGet(token: string): Principal | undefined {
+    const entry = this.#hot.get(hotKey(token));
     return entry !== undefined && entry.token === token ? entry.principal : undefined;
   }
 
@@ -320,10 +325,10 @@ export class TokenVerifier {
       cacheKey = hash('sha256', token, 'base64url');
       const cached = this.#verified.get(cacheKey);
       if (cached) {
-        const hotKey = base64urlBits30(token, token.length - SIGNATURE_CHARS + HOT_KEY_AT);
-        if (hotKey >= 0) {
+        const key = hotKey(token);
+        if (key >= 0) {
           if (this.#hot.size >= HOT_TOKENS) this.#hot.clear();
-          this.#hot.set(hotKey, { token, principal: cached });
+          this.#hot.set(key, { token, principal: cached });
         }
         return cached;
       }
