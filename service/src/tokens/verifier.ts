@@ -84,9 +84,12 @@ const HOT_TOKENS = 256;
  */
 const HOT_KEY_AT = 10;
 
-/** A signed token's key in the verifier's `#hot` map: 30 bits of its signature, or -1. */
-function hotKey(token: string): number {
-  return base64urlBits30(token, token.length - SIGNATURE_CHARS + HOT_KEY_AT);
+/**
+ * A signed token's key in the verifier's `#hot` map: 30 bits of its signature (which starts at
+ * `mark`), or -1.
+ */
+function hotKey(token: string, mark: number): number {
+  return base64urlBits30(token, mark + HOT_KEY_AT);
 }
 
 function invalid(detail: string): AuthError {
@@ -257,7 +260,8 @@ export class TokenVerifier {
       // looked up by its string: that would hash all ~700 characters of a string never seen again.
       const mark = token.length - SIGNATURE_CHARS;
       const seen = this.#seen.has(token, mark);
-      const signed = (seen ? this.#hotGet(token) : undefined) ?? this.#signed(token, seen);
+      const signed =
+        (seen ? this.#hotGet(token, mark) : undefined) ?? this.#signed(token, mark, seen);
       principal = signed instanceof Promise ? await signed : signed;
     }
     if (options.kind !== undefined && principal.kind !== options.kind) {
@@ -285,9 +289,9 @@ export class TokenVerifier {
     return principal;
   }
 
-  /** The principal of `token` if it is kept in {@link #hot}. */
-  #hotGet(token: string): Principal | undefined {
-    const entry = this.#hot.get(hotKey(token));
+  /** The principal of `token` if it is kept in {@link #hot} (`mark`: where its signature starts). */
+  #hotGet(token: string, mark: number): Principal | undefined {
+    const entry = this.#hot.get(hotKey(token, mark));
     return entry !== undefined && entry.token === token ? entry.principal : undefined;
   }
 
@@ -311,10 +315,11 @@ export class TokenVerifier {
   }
 
   /**
-   * A signed token's principal, checked but for time and revocation (`seen`: what SeenBefore says
-   * of the token). Answers at once when the key is in memory, with a promise when it is fetched.
+   * A signed token's principal, checked but for time and revocation (`mark`: where its signature
+   * starts; `seen`: what SeenBefore says of the token). Answers at once when the key is in memory,
+   * with a promise when it is fetched.
    */
-  #signed(token: string, seen: boolean): Principal | Promise<Principal> {
+  #signed(token: string, mark: number, seen: boolean): Principal | Promise<Principal> {
     // SeenBefore tells a token seen for the first time (most cold tokens) from its signature's
     // first characters; only a token it may have seen is looked up in the cache. The whole token's
     // SHA-256 stands for it there: equal digests mean equal tokens (collision resistance; only
@@ -325,7 +330,7 @@ export class TokenVerifier {
       cacheKey = hash('sha256', token, 'base64url');
       const cached = this.#verified.get(cacheKey);
       if (cached) {
-        const key = hotKey(token);
+        const key = hotKey(token, mark);
         if (key >= 0) {
           if (this.#hot.size >= HOT_TOKENS) this.#hot.clear();
           this.#hot.set(key, { token, principal: cached });
@@ -338,20 +343,20 @@ export class TokenVerifier {
     if (!kind) throw invalid(`typ ${JSON.stringify(jws.header.typ)} is not a token kind`);
     const key = this.#stores.publicKey(jws.header.kid);
     return key instanceof Promise
-      ? key.then((k) => this.#verifiedWith(token, cacheKey, jws, kind, k))
-      : this.#verifiedWith(token, cacheKey, jws, kind, key);
+      ? key.then((k) => this.#verifiedWith(token, mark, cacheKey, jws, kind, k))
+      : this.#verifiedWith(token, mark, cacheKey, jws, kind, key);
   }
 
   /** The rest of {@link #signed}, once the key is known. */
   #verifiedWith(
     token: string,
+    mark: number,
     cacheKey: string | undefined,
     jws: DecodedJws,
     kind: JwtKind,
     key: PublicKeyRecord | undefined,
   ): Principal {
     if (!key) throw invalid('unknown kid');
-    const mark = token.length - SIGNATURE_CHARS;
     // Claims are read before the signature is checked only to compare the customer; nothing is
     // trusted until the signature verifies.
     const principal = principalFromClaims(kind, key.kid, jws.payload, this.#opts);
