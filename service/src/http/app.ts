@@ -225,6 +225,16 @@ export async function buildApp(
     Math.min(DEADLINE_SWEEP_MS, deadlineMs),
   );
   sweep.unref();
+  // When close begins, the answers still to come say `Connection: close` and end their
+  // connection: a client that keeps its connections open (a keep-alive pool, such as the API's)
+  // would otherwise hold the worker to the end of its grace period. Requests routed after this
+  // are marked by Fastify itself.
+  app.addHook('preClose', (done) => {
+    for (const reply of inFlight.keys()) {
+      if (!reply.sent && !reply.raw.headersSent) reply.header('connection', 'close');
+    }
+    done();
+  });
   app.addHook('onClose', (_app, done) => {
     clearInterval(sweep);
     inFlight.clear();

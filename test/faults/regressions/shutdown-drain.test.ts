@@ -1,51 +1,99 @@
 /**
- * Regression: a request that reached a worker after its graceful shutdown began (pipelined, or on
- * a keep-alive connection still busy when SIGTERM came) was answered by Fastify's built-in
- * `return503OnClosing` with a plain `application/json` 503, neither a problem+json error nor a
- * served request. Found by the fault suite (SIGTERM with requests in flight). The worker is fully
- * working until its close completes, so such a request is now served, with `Connection: close`.
+ * Regressions of graceful shutdown, found by the fault suite (SIGTERM with requests in flight).
+ *
+ * 1. A request routed after the worker's close began (its headers still arriving when SIGTERM
+ *    came) was answered by Fastify's built-in `return503OnClosing` with a plain
+ *    `application/json` 503, neither a problem+json error nor a served request. The worker is
+ *    fully working until its close completes, so such a request is now served, with
+ *    `Connection: close`.
+ * 2. A request in flight when close began was answered `Connection: keep-alive`, so a client that
+ *    keeps its connections open (a keep-alive pool) held the worker to the end of its grace
+ *    period. Its answer now says `Connection: close` and ends the connection; a request the
+ *    client pipelined behind it is not processed (RFC 9112 §9.6: the client sends it again on a
+ *    new connection).
  */
-import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Socket } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestStack, type TestStack } from '../../support/fixtures.js';
 
 let s: TestStack;
-beforeAll(async () => {
+beforeEach(async () => {
   s = await createTestStack();
 });
-afterAll(async () => s?.close());
+afterEach(async () => s?.close());
+
+/** A verify request for a fresh bearer token: its head and its body. */
+async function verifyRequest(): Promise<{ head: string; body: string }> {
+  const { token: app } = await s.appToken();
+  const minted = await s.mint(app, { kind: 'bearer' });
+  const body = JSON.stringify({ token: minted.token });
+  const head =
+    `POST /v1/tokens/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+    `Connection: keep-alive\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  return { head, body };
+}
+
+/** A raw connection to the app, listening on a free port: what it received, and when it closed. */
+async function rawConnection(): Promise<{
+  socket: Socket;
+  received: () => string;
+  closedWithin: (ms: number) => Promise<boolean>;
+}> {
+  await s.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = s.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const socket = connect({ port, host: '127.0.0.1' });
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString()));
+  socket.on('error', () => {});
+  const closed = new Promise<boolean>((resolve) => socket.on('close', () => resolve(true)));
+  await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+  return {
+    socket,
+    received: () => received,
+    closedWithin: (ms) =>
+      Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), ms))]),
+  };
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
 
 describe('graceful shutdown', () => {
-  it('serves a request that arrives on a busy connection after close() began, then closes it', async () => {
-    const { token: app } = await s.appToken();
-    const minted = await s.mint(app, { kind: 'bearer' });
-    await s.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = s.app.server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    const body = JSON.stringify({ token: minted.token });
-    const request = (connection: string) =>
-      `POST /v1/tokens/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
-      `Connection: ${connection}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
-
-    const socket = connect({ port, host: '127.0.0.1' });
-    let received = '';
-    socket.on('data', (d: Buffer) => (received += d.toString()));
-    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
-    // The first request is in flight: headers sent, body not yet.
-    socket.write(request('keep-alive') + body.slice(0, 10));
-    await new Promise((r) => setTimeout(r, 50));
+  it('serves a request routed after close() began (its headers still arriving), then closes the connection', async () => {
+    const { head, body } = await verifyRequest();
+    const c = await rawConnection();
+    c.socket.write(head.slice(0, 20));
+    await pause(50);
     const closing = s.app.close();
-    await new Promise((r) => setTimeout(r, 50));
-    // Its body, and a second request pipelined behind it after the shutdown began.
-    socket.write(body.slice(10) + request('keep-alive') + body);
-    await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+    await pause(50);
+    c.socket.write(head.slice(20) + body);
+    expect(await c.closedWithin(5000)).toBe(true);
     await closing;
 
-    const statuses = [...received.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
-    expect(statuses).toEqual(['200', '200']);
-    expect(received).not.toContain('Service Unavailable');
-    expect(received.match(/"active":true/g)?.length).toBe(2);
-    expect(received.toLowerCase()).toContain('connection: close');
+    expect(statuses(c.received())).toEqual(['200']);
+    expect(c.received()).not.toContain('Service Unavailable');
+    expect(c.received()).toContain('"active":true');
+    expect(c.received().toLowerCase()).toContain('connection: close');
+  });
+
+  it('answers a request in flight when close() began with Connection: close and ends the connection; a request pipelined behind it is not processed', async () => {
+    const { head, body } = await verifyRequest();
+    const c = await rawConnection();
+    // In flight: headers sent, body not yet.
+    c.socket.write(head + body.slice(0, 10));
+    await pause(50);
+    const closing = s.app.close();
+    await pause(50);
+    // Its body, and a second request pipelined behind it.
+    c.socket.write(body.slice(10) + head + body);
+    // The server ends the connection itself: a keep-alive client does not hold the close.
+    expect(await c.closedWithin(5000)).toBe(true);
+    await closing;
+
+    expect(statuses(c.received())).toEqual(['200']);
+    expect(c.received().match(/"active":true/g)?.length).toBe(1);
+    expect(c.received().toLowerCase()).toContain('connection: close');
+    expect(c.received()).not.toContain('Service Unavailable');
   });
 });
