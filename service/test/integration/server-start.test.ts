@@ -4,6 +4,7 @@
  * with AUTH_WORKERS workers and stops cleanly on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { freePort } from '../../../scripts/support/servers.js';
@@ -16,7 +17,10 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.drop());
 
-function start(env: Record<string, string | undefined>): {
+function start(
+  env: Record<string, string | undefined>,
+  options: { ownProcessGroup?: boolean } = {},
+): {
   child: ChildProcess;
   done: Promise<{ code: number | null; stderr: string; stdout: string }>;
   stdout: () => string;
@@ -27,6 +31,7 @@ function start(env: Record<string, string | undefined>): {
   const child = spawn(process.execPath, ['--import', 'tsx', 'service/src/server.ts'], {
     env: { ...clean, AUTH_LOG_LEVEL: 'warn', ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.ownProcessGroup ?? false,
   });
   let stderr = '';
   let stdout = '';
@@ -158,5 +163,53 @@ describe('a good configuration', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/AUTH_MASTER_KEY is a passphrase/);
     await empty.drop();
+  });
+
+  it('drains a request in flight when SIGTERM reaches the whole process group (systemd, kill -- -PGID)', async () => {
+    // Each worker then gets SIGTERM twice: from the sender and from the primary passing it on.
+    const port = await freePort();
+    const { child, done } = start(
+      { ...base(), AUTH_PORT: String(port), AUTH_HOST: '127.0.0.1', AUTH_WORKERS: '2' },
+      { ownProcessGroup: true },
+    );
+    const group = -(child.pid as number);
+    try {
+      expect(await healthyWithin(port, 20_000)).toBe(true);
+      const body = JSON.stringify({ token: 'x.y.z' });
+      const socket = connect({ port, host: '127.0.0.1' });
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString()));
+      socket.on('error', () => {});
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+      // In flight: headers and part of the body sent, the rest only after the signal.
+      socket.write(
+        'POST /v1/tokens/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 5)}`,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      process.kill(group, 'SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      socket.write(body.slice(5));
+      // The answer ends the connection: the worker need not wait for the client to close it.
+      const closedByServer = await Promise.race([
+        closed.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 5000)),
+      ]);
+      socket.destroy();
+      expect(received).toMatch(/^HTTP\/1\.1 200 /);
+      expect(received).toContain('{"active":false}');
+      expect(received.toLowerCase()).toContain('connection: close');
+      expect(closedByServer).toBe(true);
+      const { code, stderr } = await done;
+      expect(stderr).not.toContain('second SIGTERM');
+      expect(code).toBe(0);
+    } finally {
+      try {
+        process.kill(group, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   });
 });
