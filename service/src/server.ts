@@ -86,23 +86,22 @@ async function worker(config: Config): Promise<void> {
   const running = await startWorker(config);
   // The primary decides when to stop; a Ctrl-C reaching the whole process group is left to it.
   process.on('SIGINT', () => {});
-  const grace = closeWithGrace(
-    { delay: config.shutdownGraceMs, skip: ['SIGINT', 'SIGTERM'] },
-    async ({ err }) => {
-      if (err)
-        running.app.log.error({ err: { message: err.message, type: err.name } }, 'worker failing');
-      await running.close();
-    },
-  );
   // SIGTERM starts the graceful close once. A worker is sent it twice when the signal goes to the
   // whole process group (systemd's default, `kill -- -PGID`): by the sender, then by the primary
   // passing it on. close-with-grace would take the second as "exit now" and drop the requests in
   // flight. What cuts a close short is the grace period (and the primary's SIGKILL after it).
   let closing = false;
+  const grace = closeWithGrace(
+    { delay: config.shutdownGraceMs, skip: ['SIGINT', 'SIGTERM'] },
+    async ({ err }) => {
+      closing = true;
+      if (err)
+        running.app.log.error({ err: { message: err.message, type: err.name } }, 'worker failing');
+      await running.close();
+    },
+  );
   process.on('SIGTERM', () => {
-    if (closing) return;
-    closing = true;
-    void grace.close();
+    if (!closing) grace.close();
   });
 }
 
