@@ -45,7 +45,10 @@ function redisOf(url: string): Redis {
 }
 afterEach(async () => {
   for (const r of opened.redis.splice(0)) r.disconnect();
-  await Promise.all(opened.sql.splice(0).map((s) => s.end({ timeout: 0 })));
+  // Ended gracefully: a pool destroyed while its first connection looks up array types leaves
+  // that lookup's rejection unhandled inside postgres.js (see createSql), which failed a CI run
+  // once. Every query these tests start is over within the connect timeout (3 s).
+  await Promise.all(opened.sql.splice(0).map((s) => s.end({ timeout: 5 })));
 });
 
 /** Whether `p` has settled by the time the promises queued now have run. */
