@@ -4,11 +4,11 @@
  * with AUTH_WORKERS workers and stops cleanly on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { freePort } from '../../../scripts/support/servers.js';
 import { eventually } from '../../../test/support/eventually.js';
+import { rawConnection } from '../../../test/support/raw-connection.js';
 import { createMigratedDatabase, TEST_MASTER_KEY } from '../../../test/support/fixtures.js';
 
 let db: { url: string; drop: () => Promise<void> };
@@ -176,27 +176,20 @@ describe('a good configuration', () => {
     try {
       expect(await healthyWithin(port, 20_000)).toBe(true);
       const body = JSON.stringify({ token: 'x.y.z' });
-      const socket = connect({ port, host: '127.0.0.1' });
-      let received = '';
-      socket.on('data', (d: Buffer) => (received += d.toString()));
-      socket.on('error', () => {});
-      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-      await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
+      const c = await rawConnection(port);
       // In flight: headers and part of the body sent, the rest only after the signal.
-      socket.write(
+      c.socket.write(
         'POST /v1/tokens/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
           `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 5)}`,
       );
       await new Promise((r) => setTimeout(r, 200));
       process.kill(group, 'SIGTERM');
       await new Promise((r) => setTimeout(r, 300));
-      socket.write(body.slice(5));
+      c.socket.write(body.slice(5));
       // The answer ends the connection: the worker need not wait for the client to close it.
-      const closedByServer = await Promise.race([
-        closed.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 5000)),
-      ]);
-      socket.destroy();
+      const closedByServer = await c.closedWithin(5000);
+      c.socket.destroy();
+      const received = c.received();
       expect(received).toMatch(/^HTTP\/1\.1 200 /);
       expect(received).toContain('{"active":false}');
       expect(received.toLowerCase()).toContain('connection: close');

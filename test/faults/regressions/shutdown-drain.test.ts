@@ -12,9 +12,9 @@
  *    client pipelined behind it is not processed (RFC 9112 §9.6: the client sends it again on a
  *    new connection).
  */
-import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestStack, type TestStack } from '../../support/fixtures.js';
+import { rawConnection, type RawConnection } from '../../support/raw-connection.js';
 
 let s: TestStack;
 beforeEach(async () => {
@@ -33,27 +33,11 @@ async function verifyRequest(): Promise<{ head: string; body: string }> {
   return { head, body };
 }
 
-/** A raw connection to the app, listening on a free port: what it received, and when it closed. */
-async function rawConnection(): Promise<{
-  socket: Socket;
-  received: () => string;
-  closedWithin: (ms: number) => Promise<boolean>;
-}> {
+/** A raw connection to the app, listening on a free port. */
+async function connectToApp(): Promise<RawConnection> {
   await s.app.listen({ port: 0, host: '127.0.0.1' });
   const address = s.app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const socket = connect({ port, host: '127.0.0.1' });
-  let received = '';
-  socket.on('data', (d: Buffer) => (received += d.toString()));
-  socket.on('error', () => {});
-  const closed = new Promise<boolean>((resolve) => socket.on('close', () => resolve(true)));
-  await new Promise<void>((resolve) => socket.on('connect', () => resolve()));
-  return {
-    socket,
-    received: () => received,
-    closedWithin: (ms) =>
-      Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), ms))]),
-  };
+  return rawConnection(typeof address === 'object' && address ? address.port : 0);
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,7 +46,7 @@ const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map
 describe('graceful shutdown', () => {
   it('serves a request routed after close() began (its headers still arriving), then closes the connection', async () => {
     const { head, body } = await verifyRequest();
-    const c = await rawConnection();
+    const c = await connectToApp();
     c.socket.write(head.slice(0, 20));
     await pause(50);
     const closing = s.app.close();
@@ -79,7 +63,7 @@ describe('graceful shutdown', () => {
 
   it('answers a request in flight when close() began with Connection: close and ends the connection; a request pipelined behind it is not processed', async () => {
     const { head, body } = await verifyRequest();
-    const c = await rawConnection();
+    const c = await connectToApp();
     // In flight: headers sent, body not yet.
     c.socket.write(head + body.slice(0, 10));
     await pause(50);
