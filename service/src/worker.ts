@@ -64,7 +64,7 @@ export function loggerOptions(config: Config): Record<string, unknown> {
 
 /**
  * The worker's logging on one destination: Fastify's logger (redacted), and the access log on the
- * same destination and level without redaction (see buildApp's AccessLogController).
+ * same destination and level without redaction (see buildApp's RequestLifecycleController).
  */
 export function logging(
   config: Config,

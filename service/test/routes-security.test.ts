@@ -314,10 +314,20 @@ describe('response headers', () => {
       { method: 'POST' as const, url: '/v1/tokens/verify', payload: { nothing: 1 } },
       { method: 'POST' as const, url: '/v1/tokens/verify', payload: { token: 'a'.repeat(20_000) } },
       { method: 'GET' as const, url: '/health' },
+      { method: 'GET' as const, url: '/no-such-route' },
+      {
+        method: 'POST' as const,
+        url: '/v1/tokens/verify',
+        payload: 'token=x',
+        headers: { 'content-type': 'text/plain' },
+      },
     ];
     const statuses: number[] = [];
     for (const [i, a] of answers.entries()) {
-      const res = await s.app.inject({ ...a, headers: { 'x-request-id': `r-${i}` } });
+      const res = await s.app.inject({
+        ...a,
+        headers: { ...('headers' in a ? a.headers : {}), 'x-request-id': `r-${i}` },
+      });
       statuses.push(res.statusCode);
       expect(res.headers).toMatchObject({
         ...security,
@@ -327,7 +337,31 @@ describe('response headers', () => {
       expect(res.headers['strict-transport-security']).toBeUndefined(); // not production
       expect(String(res.headers['content-type'])).toMatch(/^application\/(problem\+)?json/);
     }
-    expect(statuses).toEqual([200, 200, 200, 400, 413, 200]);
+    expect(statuses).toEqual([200, 200, 200, 400, 413, 200, 404, 415]);
+  });
+
+  it('a request without a usable x-request-id gets an id of its own, never one given before', async () => {
+    const other = await buildApp(s.core, { rateLimitPrefix: `${s.prefix}:ids` });
+    try {
+      const ids: string[] = [];
+      for (const app of [s.app, other, s.app, other]) {
+        for (const given of [undefined, 'has space', 'x'.repeat(65)]) {
+          const res = await app.inject({
+            method: 'GET',
+            url: '/health',
+            headers: given === undefined ? {} : { 'x-request-id': given },
+          });
+          ids.push(String(res.headers['x-request-id']));
+        }
+      }
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const id of ids) expect(id).toMatch(/^[0-9a-f]{16}-[0-9a-z]+$/);
+      // One app's ids share its prefix; another app (worker) has another.
+      const prefixes = ids.map((id) => id.split('-')[0]);
+      expect(new Set(prefixes).size).toBe(2);
+    } finally {
+      await other.close();
+    }
   });
 
   it('the remembered verify answer is the same as the first, byte for byte', async () => {

@@ -2,7 +2,7 @@
  * The Fastify application: security headers, problem+json errors, then the routes. Takes a built
  * {@link AuthCore}; opening and closing connections is the caller's business (see server.ts).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Fastify, {
   LogController,
   type FastifyInstance,
@@ -14,6 +14,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AuthCore } from '../auth-core.js';
 import { ErrorCodes } from '../errors.js';
 import { createAuthenticator } from './authenticate.js';
+import { RequestDeadlines } from './deadlines.js';
 import { problemFromError, problemOf, sendProblem } from './problem.js';
 import { RateLimiter } from './rate-limiter.js';
 import { lazyChildLoggerFactory, writesAt, type AccessLine } from './request-logging.js';
@@ -78,7 +79,20 @@ export interface AccessLog {
   access(line: AccessLine): void;
 }
 
+/** What is done for every request as it starts and once its answer is out. */
+interface Lifecycle {
+  /** A request has arrived (before its hooks, body parsing and handler). */
+  started(request: FastifyRequest, reply: FastifyReply): void;
+  /** Its answer has been written out (or has failed). */
+  completed(reply: FastifyReply): void;
+}
+
 /**
+ * Fastify calls its log controller as every request starts (`incomingRequest`, once the request
+ * and reply exist, routed or not) and as it completes (`requestCompleted`). This one does the
+ * service's own per-request work there, where an `onRequest` hook would cost a hook run on every
+ * request (~2 µs of a cold verify's CPU, bench/README.md), and writes the access line.
+ *
  * The access log: one line per request, when it completes (request id, method, path, status,
  * time). Fastify's default is two lines per request, "incoming request" with the whole URL and
  * "request completed", which cost a busy worker about a quarter of its time (bench/README.md).
@@ -88,25 +102,26 @@ export interface AccessLog {
  * (the line holds only the fields below, and the path is cleaned by `loggedPath`): redacting
  * every access line was most of its cost. Errors still go through the request's logger.
  */
-class AccessLogController extends LogController {
+class RequestLifecycleController extends LogController {
   readonly #accessLog: AccessLog | undefined;
-  readonly #completed: (reply: FastifyReply) => void;
+  readonly #lifecycle: Lifecycle;
 
-  /** `completed` is told of every response once it has been written out (or has failed). */
-  constructor(accessLog: AccessLog | undefined, completed: (reply: FastifyReply) => void) {
+  constructor(accessLog: AccessLog | undefined, lifecycle: Lifecycle) {
     super();
     this.#accessLog = accessLog;
-    this.#completed = completed;
+    this.#lifecycle = lifecycle;
   }
 
-  override incomingRequest(): void {}
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
+    this.#lifecycle.started(request, reply);
+  }
 
   override requestCompleted(
     error: Error | null | undefined,
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
-    this.#completed(reply);
+    this.#lifecycle.completed(reply);
     const method = request.method;
     const path = loggedPath(request.url);
     const status = reply.statusCode;
@@ -128,14 +143,25 @@ class AccessLogController extends LogController {
 }
 
 /**
+ * Request ids for requests that bring no usable `x-request-id`: a random prefix per app (64 bits,
+ * so ids do not repeat across workers, replicas and restarts) and a counter. One worker's ids
+ * share a prefix. A random UUID per request cost a cold verify ~3 µs of a worker's CPU
+ * (bench/README.md); the counter tells a client no more than how many requests its worker has
+ * served.
+ */
+function requestIds(): () => string {
+  const prefix = randomBytes(8).toString('hex');
+  let served = 0;
+  return () => `${prefix}-${(++served).toString(36)}`;
+}
+
+/**
  * A request still unanswered after AUTH_REQUEST_DEADLINE_MS (default below) is answered 503.
  * Postgres or Redis that stop answering (frozen, partitioned) rather than refusing would otherwise
  * hold callers for as long as the outage lasts: postgres.js has no client-side query timeout, and
  * statement_timeout is enforced by the server that is not answering.
  */
 export { DEFAULT_REQUEST_DEADLINE_MS as REQUEST_DEADLINE_MS } from '../config.js';
-/** How often requests in flight are checked against their deadline. */
-const DEADLINE_SWEEP_MS = 100;
 /**
  * A connection with no traffic either way for this long is closed: a client that stops reading
  * its answers (they pile up in the worker's memory), or that connects and sends nothing. Between
@@ -145,7 +171,7 @@ export const IDLE_TIMEOUT_MS = 30_000;
 
 export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
-  /** Where access lines go instead of the request's logger (see {@link AccessLogController}). */
+  /** Where access lines go instead of the request's logger (see {@link RequestLifecycleController}). */
   accessLog?: AccessLog;
   /** Key prefix for rate-limit counters in Redis. */
   rateLimitPrefix?: string;
@@ -159,15 +185,38 @@ export async function buildApp(
   core: AuthCore,
   options: BuildAppOptions = {},
 ): Promise<FastifyInstance> {
-  // Requests in flight, with the time each is due. A response leaves as soon as it has been
-  // written (the access log controller is told of every one): a reply held until the next sweep
-  // would keep its request, response and socket buffers alive through young-generation GCs,
-  // which then copy and promote them (bench/README.md). Replies that never finish (the client
-  // went away) leave at the next sweep.
-  const inFlight = new Map<FastifyReply, number>();
+  const deadlineMs = options.requestDeadlineMs ?? core.config.requestDeadlineMs;
+  const deadlines = new RequestDeadlines(deadlineMs, (reply) => {
+    reply.request.log.error({ deadlineMs }, 'request deadline exceeded; answering 503');
+    sendProblem(
+      reply,
+      problemOf(
+        ErrorCodes.dependencyUnavailable,
+        'a backing store did not answer in time; retry shortly',
+        reply.request.id,
+      ),
+    );
+  });
+  const securityHeaders = {
+    ...SECURITY_HEADERS,
+    ...(core.config.env === 'production'
+      ? { 'strict-transport-security': 'max-age=63072000; includeSubDomains' }
+      : {}),
+    'cache-control': 'no-store',
+  };
+  const nextRequestId = requestIds();
   const app = Fastify({
     logger: options.logger ?? false,
-    logController: new AccessLogController(options.accessLog, (reply) => inFlight.delete(reply)),
+    logController: new RequestLifecycleController(options.accessLog, {
+      started(request, reply) {
+        deadlines.admit(reply);
+        // Errors and 404s keep them; routes may replace cache-control (JWKS is public for a
+        // minute).
+        reply.headers(securityHeaders);
+        reply.header('x-request-id', request.id);
+      },
+      completed: (reply) => deadlines.answered(reply),
+    }),
     // Each request's logger becomes a pino child only if a line is written through it.
     childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -184,7 +233,7 @@ export async function buildApp(
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : nextRequestId();
     },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -192,61 +241,16 @@ export async function buildApp(
   // JSON only: Fastify would otherwise hand a text/plain body to the routes as a string.
   app.removeContentTypeParser('text/plain');
 
-  const securityHeaders = {
-    ...SECURITY_HEADERS,
-    ...(core.config.env === 'production'
-      ? { 'strict-transport-security': 'max-age=63072000; includeSubDomains' }
-      : {}),
-    'cache-control': 'no-store',
-  };
-  const deadlineMs = options.requestDeadlineMs ?? core.config.requestDeadlineMs;
-  // One sweep every DEADLINE_SWEEP_MS over the requests in flight, rather than a timer and a
-  // 'close' listener per request: a request is only entered in `inFlight` here. A 503 comes
-  // between deadlineMs and deadlineMs + DEADLINE_SWEEP_MS after the request arrived.
-  const sweep = setInterval(
-    () => {
-      const now = Date.now();
-      for (const [reply, due] of inFlight) {
-        if (reply.sent || reply.raw.headersSent || reply.raw.destroyed) inFlight.delete(reply);
-        else if (due <= now) {
-          inFlight.delete(reply);
-          reply.request.log.error({ deadlineMs }, 'request deadline exceeded; answering 503');
-          sendProblem(
-            reply,
-            problemOf(
-              ErrorCodes.dependencyUnavailable,
-              'a backing store did not answer in time; retry shortly',
-              reply.request.id,
-            ),
-          );
-        }
-      }
-    },
-    Math.min(DEADLINE_SWEEP_MS, deadlineMs),
-  );
-  sweep.unref();
   // When close begins, the answers still to come say `Connection: close` and end their
   // connection: a client that keeps its connections open (a keep-alive pool, such as the API's)
   // would otherwise hold the worker to the end of its grace period. Requests routed after this
   // are marked by Fastify itself.
   app.addHook('preClose', (done) => {
-    for (const reply of inFlight.keys()) {
-      if (!reply.sent && !reply.raw.headersSent) reply.header('connection', 'close');
-    }
+    for (const reply of deadlines.unanswered()) reply.header('connection', 'close');
     done();
   });
   app.addHook('onClose', (_app, done) => {
-    clearInterval(sweep);
-    inFlight.clear();
-    done();
-  });
-  app.addHook('onRequest', (request, reply, done) => {
-    inFlight.set(reply, Date.now() + deadlineMs);
-    // Set here rather than in an onSend hook: one object merge per request instead of a hook run
-    // (an async one) on every response. Errors and 404s keep them; routes may replace
-    // cache-control (JWKS is public for a minute).
-    reply.headers(securityHeaders);
-    reply.header('x-request-id', request.id);
+    deadlines.close();
     done();
   });
 
