@@ -12,8 +12,14 @@ export interface Build {
   out: string;
 }
 
-export function build(root: string): Build {
-  const dir = join(root, 'node_modules', '.cache', 'quint-bench');
+/**
+ * Compiles `source` (default: the repository at `root`) into
+ * `<root>/node_modules/.cache/<name>/out`, with `root`'s TypeScript and packages. `source` is
+ * another checkout of the repository when comparing revisions (bench/paired.ts); it must lie
+ * inside `<root>/node_modules` so that its compiled files find the same packages.
+ */
+export function build(root: string, source = root, name = 'quint-bench'): Build {
+  const dir = join(root, 'node_modules', '.cache', name);
   const out = join(dir, 'out');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
@@ -23,10 +29,10 @@ export function build(root: string): Build {
   writeFileSync(
     tsconfig,
     JSON.stringify({
-      extends: join(root, 'tsconfig.json'),
-      compilerOptions: { noEmit: false, outDir: out, rootDir: root, sourceMap: false },
-      include: [join(root, 'service', 'src'), join(root, 'bench')],
-      exclude: [join(root, '**', '*.test.ts'), join(root, 'node_modules')],
+      extends: join(source, 'tsconfig.json'),
+      compilerOptions: { noEmit: false, outDir: out, rootDir: source, sourceMap: false },
+      include: [join(source, 'service', 'src'), join(source, 'bench')],
+      exclude: [join(source, '**', '*.test.ts'), join(source, 'node_modules')],
     }),
   );
   execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', tsconfig], {
