@@ -91,7 +91,7 @@ interface Lifecycle {
  * Fastify calls its log controller as every request starts (`incomingRequest`, once the request
  * and reply exist, routed or not) and as it completes (`requestCompleted`). This one does the
  * service's own per-request work there, where an `onRequest` hook would cost a hook run on every
- * request (~2 µs of a cold verify's CPU, bench/README.md), and writes the access line.
+ * request (bench/README.md), and writes the access line.
  *
  * The access log: one line per request, when it completes (request id, method, path, status,
  * time). Fastify's default is two lines per request, "incoming request" with the whole URL and
@@ -145,9 +145,8 @@ class RequestLifecycleController extends LogController {
 /**
  * Request ids for requests that bring no usable `x-request-id`: a random prefix per app (64 bits,
  * so ids do not repeat across workers, replicas and restarts) and a counter. One worker's ids
- * share a prefix. A random UUID per request cost a cold verify ~3 µs of a worker's CPU
- * (bench/README.md); the counter tells a client no more than how many requests its worker has
- * served.
+ * share a prefix. Cheaper than a random UUID per request (bench/README.md); the counter tells a
+ * client no more than how many requests its worker has served.
  */
 function requestIds(): () => string {
   const prefix = randomBytes(8).toString('hex');

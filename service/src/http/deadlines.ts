@@ -5,8 +5,8 @@
  * revocation answers are in memory never waits). So a request is first only put on a list of this
  * turn's arrivals; once the turn's I/O is done (`setImmediate`), the ones still unanswered, the
  * only ones that can outlive their deadline, are entered with the time they are due. Entering
- * every request in a map when it arrived and deleting it when answered cost a cold verify
- * ~4 µs of a worker's CPU (bench/README.md).
+ * every request in a map when it arrived and deleting it when answered cost more
+ * (bench/README.md).
  *
  * A reply leaves as soon as it has been answered (see `answered`): one held until the next sweep
  * would keep its request, response and socket buffers alive through young-generation GCs, which

@@ -98,7 +98,7 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (
   /** The verify answer for a token found valid, written out. */
   const active = (principal: Principal, reply: FastifyReply): FastifyReply => {
     // A verified token's principal is one object for as long as the verifier remembers it, and
-    // its answer never changes: serialise it once (revocation is checked above every time).
+    // its answer never changes: serialise it once (the verifier checks revocation every time).
     // Only answers of principals the verifier remembers are kept: an entry for every token
     // presented once would cost more (WeakMap entries are work for each garbage collection,
     // ~0.8 us an entry measured alone) than the serialisation it could never save.
