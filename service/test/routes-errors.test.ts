@@ -440,6 +440,29 @@ describe('idle connections', () => {
     }
   });
 
+  it('leaves a kept-alive connection between requests to the keep-alive timeout', async () => {
+    const { idle, accepted, port } = await listening(200);
+    const client = net.connect(port, '127.0.0.1');
+    client.on('error', () => {});
+    let received = '';
+    client.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    const answers = () => received.split('HTTP/1.1 404').length - 1;
+    try {
+      await new Promise<void>((r) => client.once('connect', () => r()));
+      const request = 'GET /no-such-route HTTP/1.1\r\nhost: quint\r\n\r\n';
+      client.write(request);
+      await eventually(() => answers() === 1, 5_000);
+      // Several idle periods with nothing moving, then the next request on the same connection.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(accepted[0]!.destroyed).toBe(false);
+      client.write(request);
+      await eventually(() => answers() === 2, 5_000);
+    } finally {
+      client.destroy();
+      await idle.close();
+    }
+  });
+
   it('closes a connection whose client stops reading its answers, and the worker keeps serving', async () => {
     const { idle, accepted, port } = await listening(300);
     const client = net.connect(port, '127.0.0.1');

@@ -15,6 +15,7 @@ import type { AuthCore } from '../auth-core.js';
 import { ErrorCodes } from '../errors.js';
 import { createAuthenticator } from './authenticate.js';
 import { RequestDeadlines } from './deadlines.js';
+import { IdleConnections } from './idle-connections.js';
 import { problemFromError, problemOf, sendProblem } from './problem.js';
 import { RateLimiter } from './rate-limiter.js';
 import { lazyChildLoggerFactory, writesAt, type AccessLine } from './request-logging.js';
@@ -222,7 +223,8 @@ export async function buildApp(
     routerOptions: { maxParamLength: 200 },
     trustProxy: core.config.trustProxy,
     http: { maxHeaderSize: HEADER_LIMIT_BYTES },
-    connectionTimeout: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+    // The idle timeout is IdleConnections' sweep, not a timer per socket (see there).
+    connectionTimeout: 0,
     keepAliveTimeout: 65_000,
     requestTimeout: 30_000,
     // A request routed after close() began (pipelined, or on a connection busy at SIGTERM) is
@@ -248,7 +250,9 @@ export async function buildApp(
     for (const reply of deadlines.unanswered()) reply.header('connection', 'close');
     done();
   });
+  const idle = new IdleConnections(app.server, options.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
   app.addHook('onClose', (_app, done) => {
+    idle.close();
     deadlines.close();
     done();
   });

@@ -1,0 +1,71 @@
+/**
+ * Closes connections on which nothing has moved for `idleMs`: a client that connects and sends
+ * nothing, one that stops halfway through a request, or one that stops reading its answers (they
+ * would pile up in the worker's memory).
+ *
+ * Node's own socket timeout (`server.timeout`, Fastify's `connectionTimeout`) does this with a
+ * timer per socket, which Node arms anew on every request of a kept-alive connection and refreshes
+ * on every read and write: 7 µs of a worker's CPU per cold verify (bench/README.md). Here one sweep
+ * looks at every open connection's byte counts instead, a few times per `idleMs`.
+ *
+ * A connection waiting for its next request, with nothing left to send, is left to Node's
+ * keep-alive timeout (Node has set it on the socket: `socket.timeout > 0`).
+ */
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+interface Seen {
+  /** Bytes read, plus bytes written and no longer waiting to go out. */
+  moved: number;
+  since: number;
+}
+
+/** How many times per idle period the connections are looked at. */
+const SWEEPS_PER_PERIOD = 4;
+
+export class IdleConnections {
+  readonly #idleMs: number;
+  readonly #open = new Map<Socket, Seen>();
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(server: Server, idleMs: number) {
+    this.#idleMs = idleMs;
+    server.on('connection', (socket: Socket) => {
+      this.#open.set(socket, { moved: moved(socket), since: Date.now() });
+      socket.once('close', () => this.#open.delete(socket));
+    });
+    this.#sweep = setInterval(
+      () => this.#check(Date.now()),
+      Math.max(10, idleMs / SWEEPS_PER_PERIOD),
+    );
+    this.#sweep.unref();
+  }
+
+  /** Stops the sweep. */
+  close(): void {
+    clearInterval(this.#sweep);
+    this.#open.clear();
+  }
+
+  #check(now: number): void {
+    for (const [socket, seen] of this.#open) {
+      const bytes = moved(socket);
+      if (bytes !== seen.moved || waitingForNextRequest(socket)) {
+        seen.moved = bytes;
+        seen.since = now;
+      } else if (now - seen.since >= this.#idleMs) {
+        this.#open.delete(socket);
+        socket.destroy();
+      }
+    }
+  }
+}
+
+function moved(socket: Socket): number {
+  return socket.bytesRead + socket.bytesWritten - socket.writableLength;
+}
+
+/** Between requests on a kept-alive connection: Node's keep-alive timeout applies. */
+function waitingForNextRequest(socket: Socket): boolean {
+  return (socket.timeout ?? 0) > 0 && socket.writableLength === 0;
+}
