@@ -163,9 +163,10 @@ function requestIds(): () => string {
  */
 export { DEFAULT_REQUEST_DEADLINE_MS as REQUEST_DEADLINE_MS } from '../config.js';
 /**
- * A connection with no traffic either way for this long is closed: a client that stops reading
- * its answers (they pile up in the worker's memory), or that connects and sends nothing. Between
- * requests on a kept-alive connection, the keep-alive timeout applies instead.
+ * A connection with no traffic either way for this long (up to a quarter more, see
+ * IdleConnections) is closed: a client that stops reading its answers (they pile up in the
+ * worker's memory), or that connects and sends nothing. Between requests on a kept-alive
+ * connection, the keep-alive timeout applies instead.
  */
 export const IDLE_TIMEOUT_MS = 30_000;
 

@@ -5,8 +5,9 @@
  *
  * Node's own socket timeout (`server.timeout`, Fastify's `connectionTimeout`) does this with a
  * timer per socket, which Node arms anew on every request of a kept-alive connection and refreshes
- * on every read and write: 7 µs of a worker's CPU per cold verify (bench/README.md). Here one sweep
- * looks at every open connection's byte counts instead, a few times per `idleMs`.
+ * on every read and write (measured in bench/README.md). Here one sweep looks at every open
+ * connection's byte counts instead, a few times per `idleMs`: a connection is closed between
+ * `idleMs` and 1.25 × `idleMs` after the last byte moved.
  *
  * A connection waiting for its next request, with nothing left to send, is left to Node's
  * keep-alive timeout (Node has set it on the socket: `socket.timeout > 0`).
