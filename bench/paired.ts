@@ -26,12 +26,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { freePort } from '../scripts/support/servers.js';
+import { startBaselineServer } from './lib/baseline.js';
 import { build } from './lib/build.js';
-import { start, stop, stopAll } from './lib/children.js';
+import { stop, stopAll } from './lib/children.js';
 import { measureLoad } from './lib/measure.js';
-import { childrenOf, cpuSeconds } from './lib/procfs.js';
+import { cpuSeconds } from './lib/procfs.js';
+import { median } from './lib/stats.js';
 import { createCredentials, startBackends, startService } from './lib/service-stack.js';
 import { tokenFactory } from './lib/token-pool.js';
 
@@ -109,19 +109,12 @@ try {
   }
   if (withCeiling) {
     const jwk = await factory.publicJwk();
-    const port = await freePort();
-    const ceiling = start(
-      process.execPath,
-      [join(head, 'bench', 'baseline-server.js'), 'verify', String(port), '1', jwk.x, jwk.y],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const lines = createInterface({ input: ceiling.stdout as NodeJS.ReadableStream });
-    for await (const line of lines) if (line === 'ready') break;
+    const ceiling = await startBaselineServer(head, 'verify', 1, [jwk.x, jwk.y]);
     parties.push({
       name: 'HTTP ceiling',
-      url: `http://127.0.0.1:${port}`,
+      url: ceiling.url,
       path: '/verify',
-      pid: childrenOf(ceiling.pid ?? 0)[0] as number,
+      pid: ceiling.watched.workers[0] as number,
     });
   }
   const perSide = Math.ceil(rate * (seconds + 1) * 1.2);
@@ -174,7 +167,6 @@ try {
       `  ${String(r).padStart(5)}  ${row}   ${(us[1]![r]! - us[0]![r]!).toFixed(1).padStart(5)}\n`,
     );
   }
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
   const later = (xs: number[]) => (xs.length > 1 ? xs.slice(1) : xs);
   const diffs = later(us[1]!).map((b, r) => b - later(us[0]!)[r]!);
   process.stdout.write(

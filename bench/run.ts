@@ -12,7 +12,6 @@
  * service's processes, space-separated, e.g. `--trace-gc`), BENCH_SERVICE_LOG (a file: keep a copy
  * of the service's output there).
  */
-import type { ChildProcess } from 'node:child_process';
 import {
   copyFileSync,
   createReadStream,
@@ -25,11 +24,13 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { freePort, type ManagedServer } from '../scripts/support/servers.js';
+import { type ManagedServer } from '../scripts/support/servers.js';
+import { startBaselineServer, type Baseline } from './lib/baseline.js';
 import { build } from './lib/build.js';
 import { killAllNow, start, stop, stopAll } from './lib/children.js';
 import { measureLoad, type Measured, type Watched } from './lib/measure.js';
-import { childrenOf, machine, peakRssBytes, pidsWithCmdline, treeOf } from './lib/procfs.js';
+import { median } from './lib/stats.js';
+import { machine, peakRssBytes, pidsWithCmdline, treeOf } from './lib/procfs.js';
 import { measurePropagation } from './lib/propagation.js';
 import {
   cpuPerAnswerLines,
@@ -116,51 +117,20 @@ async function runNode(out: string, script: string, args: string[]): Promise<str
   return text;
 }
 
-interface Baseline {
-  url: string;
-  watched: Watched;
-  child: ChildProcess;
-}
-
-/** Starts a bare baseline server and waits until every worker listens. */
-async function startBaseline(
-  out: string,
-  mode: 'floor' | 'verify',
-  extra: string[],
-): Promise<Baseline> {
-  const port = await freePort();
+/** Starts a bare baseline server (profiled like the service when asked) with the service's worker count. */
+function startBaseline(out: string, mode: 'floor' | 'verify', extra: string[]): Promise<Baseline> {
   // Profiled like the service when asked, into a folder of their own, so that the parts they
   // share (HTTP, Fastify, the signature) can be compared with the service's.
   const prof = profileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${resolve(profileDir, `baseline-${mode}`)}`]
     : [];
-  const child = start(
-    process.execPath,
-    [
-      ...prof,
-      join(out, 'bench', 'baseline-server.js'),
-      mode,
-      String(port),
-      String(WORKERS),
-      ...extra,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) if (line === 'ready') break;
-  const workers = childrenOf(child.pid ?? 0);
-  return { url: `http://127.0.0.1:${port}`, watched: { workers, others: {} }, child };
+  return startBaselineServer(out, mode, WORKERS, extra, prof);
 }
 
 /** The round whose requests per second is the median of all rounds. */
 function medianRound(rounds: Measured[]): Measured {
   const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
   return sorted[Math.floor((sorted.length - 1) / 2)] as Measured;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN;
 }
 
 async function countLogErrors(file: string): Promise<number> {

@@ -75,3 +75,9 @@ export function fmtMs(n: number): string {
 export function fmtMb(bytes: number | undefined): string {
   return bytes === undefined ? '-' : (bytes / 1024 / 1024).toFixed(0);
 }
+
+/** The middle value (the lower of the two middle ones for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN;
+}
