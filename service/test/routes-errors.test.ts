@@ -463,6 +463,36 @@ describe('idle connections', () => {
     }
   });
 
+  it('does not close a connection whose bytes arrived while the worker was busy', async () => {
+    const { idle, accepted, port } = await listening(200);
+    const client = net.connect(port, '127.0.0.1');
+    client.on('error', () => {});
+    let received = '';
+    client.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    try {
+      await new Promise<void>((r) => client.once('connect', () => r()));
+      const body = JSON.stringify({ token: 'not-a-token' });
+      const head =
+        'POST /v1/tokens/verify HTTP/1.1\r\nhost: quint\r\ncontent-type: application/json\r\n' +
+        `content-length: ${body.length}\r\n\r\n`;
+      client.write(head + body.slice(0, 5));
+      await eventually(() => accepted.length === 1, 5_000);
+      await new Promise((r) => setTimeout(r, 100));
+      // The rest goes out now, and the worker (this process) is then busy for two idle periods:
+      // when it is free again, the bytes wait unread in the kernel, and the sweep comes first.
+      client.write(body.slice(5));
+      const busyUntil = Date.now() + 400;
+      while (Date.now() < busyUntil) {
+        // busy
+      }
+      await eventually(() => received.includes('{"active":false}'), 5_000);
+      expect(accepted[0]!.destroyed).toBe(false);
+    } finally {
+      client.destroy();
+      await idle.close();
+    }
+  });
+
   it('closes a connection whose client stops reading its answers, and the worker keeps serving', async () => {
     const { idle, accepted, port } = await listening(300);
     const client = net.connect(port, '127.0.0.1');
