@@ -50,6 +50,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** A request still unanswered after this long gets 503 (a frozen Postgres must not hold callers). */
   readonly requestDeadlineMs: number;
+  /** A connection on which no byte has moved for this long is closed (see IdleConnections). */
+  readonly idleTimeoutMs: number;
   readonly trustProxy: boolean;
   readonly keyActivationDelaySeconds: number;
   readonly revocationRecheckMs: number;
@@ -71,6 +73,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** Default of AUTH_REQUEST_DEADLINE_MS. */
 export const DEFAULT_REQUEST_DEADLINE_MS = 4000;
+/** Default of AUTH_IDLE_TIMEOUT_MS. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 const KDF_SALT = 'quint-auth/master-key/v1';
 
@@ -257,6 +261,7 @@ export function loadConfig(env: Env = process.env): Config {
       100,
       120_000,
     ),
+    idleTimeoutMs: integer(env, 'AUTH_IDLE_TIMEOUT_MS', DEFAULT_IDLE_TIMEOUT_MS, 1000, 600_000),
     trustProxy: boolean(env, 'AUTH_TRUST_PROXY', false),
     keyActivationDelaySeconds: integer(env, 'AUTH_KEY_ACTIVATION_DELAY_SECONDS', 0, 0, 86_400),
     revocationRecheckMs: integer(env, 'AUTH_REVOCATION_RECHECK_MS', 250, 0, 1000),

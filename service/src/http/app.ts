@@ -168,7 +168,7 @@ export { DEFAULT_REQUEST_DEADLINE_MS as REQUEST_DEADLINE_MS } from '../config.js
  * worker's memory), or that connects and sends nothing. Between requests on a kept-alive
  * connection, the keep-alive timeout applies instead.
  */
-export const IDLE_TIMEOUT_MS = 30_000;
+export { DEFAULT_IDLE_TIMEOUT_MS as IDLE_TIMEOUT_MS } from '../config.js';
 
 export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
@@ -178,7 +178,7 @@ export interface BuildAppOptions {
   rateLimitPrefix?: string;
   /** See {@link REQUEST_DEADLINE_MS}. */
   requestDeadlineMs?: number;
-  /** See {@link IDLE_TIMEOUT_MS}. */
+  /** See {@link IDLE_TIMEOUT_MS}; AUTH_IDLE_TIMEOUT_MS by default. */
   idleTimeoutMs?: number;
 }
 
@@ -251,7 +251,7 @@ export async function buildApp(
     for (const reply of deadlines.unanswered()) reply.header('connection', 'close');
     done();
   });
-  const idle = new IdleConnections(app.server, options.idleTimeoutMs ?? IDLE_TIMEOUT_MS);
+  const idle = new IdleConnections(app.server, options.idleTimeoutMs ?? core.config.idleTimeoutMs);
   app.addHook('onClose', (_app, done) => {
     idle.close();
     deadlines.close();
