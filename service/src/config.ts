@@ -50,7 +50,10 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** A request still unanswered after this long gets 503 (a frozen Postgres must not hold callers). */
   readonly requestDeadlineMs: number;
-  /** A connection on which no byte has moved for this long is closed (see IdleConnections). */
+  /**
+   * A connection on which no byte has moved for this long is closed (see IdleConnections); longer
+   * than `requestDeadlineMs`, so that a request being worked on is answered first.
+   */
   readonly idleTimeoutMs: number;
   readonly trustProxy: boolean;
   readonly keyActivationDelaySeconds: number;
@@ -267,6 +270,14 @@ export function loadConfig(env: Env = process.env): Config {
     revocationRecheckMs: integer(env, 'AUTH_REVOCATION_RECHECK_MS', 250, 0, 1000),
     warnings: Object.freeze(warnings),
   };
+  // A request still being worked on moves no bytes: it must get its answer (a 503 at the latest)
+  // before its connection can count as idle.
+  if (config.idleTimeoutMs <= config.requestDeadlineMs) {
+    throw new ConfigError(
+      'AUTH_IDLE_TIMEOUT_MS',
+      `must be longer than AUTH_REQUEST_DEADLINE_MS (${config.requestDeadlineMs}), got ${config.idleTimeoutMs}`,
+    );
+  }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     throw new ConfigError(
       'AUTH_LOG_LEVEL',

@@ -216,6 +216,8 @@ describe('a bad or missing value stops the start with one line naming the variab
     ['AUTH_ADMIN_TOKEN', { AUTH_ENV: 'production', AUTH_ADMIN_TOKEN: 'short' }],
     ['AUTH_IDLE_TIMEOUT_MS', { AUTH_IDLE_TIMEOUT_MS: '999' }],
     ['AUTH_IDLE_TIMEOUT_MS', { AUTH_IDLE_TIMEOUT_MS: '30s' }],
+    ['AUTH_IDLE_TIMEOUT_MS', { AUTH_IDLE_TIMEOUT_MS: '4000' }],
+    ['AUTH_IDLE_TIMEOUT_MS', { AUTH_REQUEST_DEADLINE_MS: '60000' }],
   ];
 
   it.each(cases)('%s: %j', (variable, overrides) => {
@@ -237,7 +239,10 @@ describe('a bad or missing value stops the start with one line naming the variab
     const c = loadConfig({ ...BASE, AUTH_PORT: '65535', AUTH_WORKERS: '1' });
     expect(c.port).toBe(65_535);
     expect(c.workers).toBe(1);
-    expect(loadConfig({ ...BASE, AUTH_IDLE_TIMEOUT_MS: '1000' }).idleTimeoutMs).toBe(1000);
+    expect(
+      loadConfig({ ...BASE, AUTH_IDLE_TIMEOUT_MS: '1000', AUTH_REQUEST_DEADLINE_MS: '999' })
+        .idleTimeoutMs,
+    ).toBe(1000);
     expect(loadConfig({ ...BASE }).idleTimeoutMs).toBe(30_000);
   });
 });
