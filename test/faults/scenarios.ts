@@ -1,5 +1,5 @@
 /**
- * The eight fault scenarios (plus a baseline). Each runs while the load runs; the suite then
+ * The fault scenarios (plus a baseline). Each runs while the load runs; the suite then
  * stops the load and audits the ledger. A scenario adds its own checks to its stats.
  */
 import { execFileSync } from 'node:child_process';
@@ -21,12 +21,15 @@ import { call, isServerError } from './http.js';
 import type { Load } from './load.js';
 import { postmasterPid, stopPostgres } from './postgres-control.js';
 import { descendantPids, runScript, ServiceProcess } from './service-process.js';
+import { slowClients } from './slow-clients.js';
 import type { ScenarioStats } from './stats.js';
 
 export interface Scenario {
   name: string;
   /** Whether the service's workers must be the same processes at the end (no crash, no restart). */
   sameWorkers: boolean;
+  /** Run by `npm run faults` only, not by the reduced run inside `npm test` (see its file). */
+  fullOnly?: boolean;
   run(ctx: Context, stats: ScenarioStats, load: Load): Promise<void>;
 }
 
@@ -735,4 +738,5 @@ export const SCENARIOS: Scenario[] = [
   abuse,
   postgresFrozen,
   redisFrozen,
+  slowClients,
 ];

@@ -181,7 +181,9 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
       });
     }
     const scenarios = SCENARIOS.filter(
-      (s) => !options.only || options.only.some((prefix) => s.name.startsWith(prefix)),
+      (s) =>
+        (options.profile === 'full' || !s.fullOnly) &&
+        (!options.only || options.only.some((prefix) => s.name.startsWith(prefix))),
     );
     for (const scenario of scenarios) rows.push(await runScenario(ctx, scenario));
   } finally {
