@@ -151,8 +151,9 @@ export const slowClients: Scenario = {
       }
       ctx.log(`  holding ${held.length} connections to ${other.name}`);
 
-      // Ordinary callers, meanwhile, and the workers' memory, until every held connection is
-      // closed (or long past when it should have been).
+      // Ordinary callers, meanwhile, and the workers' memory, until every silent and non-reading
+      // connection is closed (or long past when it should have been), and for two idle periods at
+      // least (the halfway requests are answered within the first).
       const attackStart = Date.now();
       let peakRss = 0;
       const statuses: Record<string, number> = {};
