@@ -120,7 +120,7 @@ export const slowClients: Scenario = {
   name: '11 slow clients',
   sameWorkers: true,
   // Not in the reduced run of `npm test`: it floods a second instance for ~10 s, and in one run
-  // in 26 here a worker of that instance died under the flood (cause not found yet).
+  // in 46 here a worker of that instance died under the flood (cause not found yet).
   fullOnly: true,
   async run(ctx: Context, stats: ScenarioStats) {
     const other = new ServiceProcess('auth-slow', await freePort(), {
