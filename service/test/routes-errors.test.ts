@@ -7,6 +7,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
 import { eventually } from '../../test/support/eventually.js';
+import { rawConnection } from '../../test/support/raw-connection.js';
 import { createTestStack, TEST_ADMIN_TOKEN, type TestStack } from '../../test/support/fixtures.js';
 
 let s: TestStack;
@@ -442,13 +443,9 @@ describe('idle connections', () => {
 
   it('leaves a kept-alive connection between requests to the keep-alive timeout', async () => {
     const { idle, accepted, port } = await listening(200);
-    const client = net.connect(port, '127.0.0.1');
-    client.on('error', () => {});
-    let received = '';
-    client.on('data', (chunk: Buffer) => (received += chunk.toString()));
-    const answers = () => received.split('HTTP/1.1 404').length - 1;
+    const { socket: client, received } = await rawConnection(port);
+    const answers = () => received().split('HTTP/1.1 404').length - 1;
     try {
-      await new Promise<void>((r) => client.once('connect', () => r()));
       const request = 'GET /no-such-route HTTP/1.1\r\nhost: quint\r\n\r\n';
       client.write(request);
       await eventually(() => answers() === 1, 5_000);
@@ -465,12 +462,8 @@ describe('idle connections', () => {
 
   it('does not close a connection whose bytes arrived while the worker was busy', async () => {
     const { idle, accepted, port } = await listening(200);
-    const client = net.connect(port, '127.0.0.1');
-    client.on('error', () => {});
-    let received = '';
-    client.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    const { socket: client, received } = await rawConnection(port);
     try {
-      await new Promise<void>((r) => client.once('connect', () => r()));
       const body = JSON.stringify({ token: 'not-a-token' });
       const head =
         'POST /v1/tokens/verify HTTP/1.1\r\nhost: quint\r\ncontent-type: application/json\r\n' +
@@ -485,7 +478,7 @@ describe('idle connections', () => {
       while (Date.now() < busyUntil) {
         // busy
       }
-      await eventually(() => received.includes('{"active":false}'), 5_000);
+      await eventually(() => received().includes('{"active":false}'), 5_000);
       expect(accepted[0]!.destroyed).toBe(false);
     } finally {
       client.destroy();

@@ -17,9 +17,9 @@
  * end (the service first works through the requests the kernel holds for it, so the client cannot
  * tell when their last byte moved).
  */
-import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { rssBytes } from '../../bench/lib/procfs.js';
 import { freePort } from '../../scripts/support/servers.js';
 import type { Context } from './context.js';
 import { call } from './http.js';
@@ -87,16 +87,7 @@ function hold(port: number, kind: Held['kind'], write: string[] = []): Promise<H
 
 /** The largest VmRSS of `pids`, in MB (0 for a pid gone). */
 function rssMb(pids: number[]): number {
-  let max = 0;
-  for (const pid of pids) {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) max = Math.max(max, Number(m[1]) / 1024);
-    } catch {
-      /* gone */
-    }
-  }
-  return max;
+  return Math.max(0, ...pids.map((pid) => (rssBytes(pid) ?? 0) / 1024 / 1024));
 }
 
 /**

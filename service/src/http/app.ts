@@ -162,13 +162,6 @@ function requestIds(): () => string {
  * statement_timeout is enforced by the server that is not answering.
  */
 export { DEFAULT_REQUEST_DEADLINE_MS as REQUEST_DEADLINE_MS } from '../config.js';
-/**
- * A connection with no traffic either way for this long (up to a quarter more, see
- * IdleConnections) is closed: a client that stops reading its answers (they pile up in the
- * worker's memory), or that connects and sends nothing. Between requests on a kept-alive
- * connection, the keep-alive timeout applies instead.
- */
-export { DEFAULT_IDLE_TIMEOUT_MS as IDLE_TIMEOUT_MS } from '../config.js';
 
 export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
@@ -178,7 +171,7 @@ export interface BuildAppOptions {
   rateLimitPrefix?: string;
   /** See {@link REQUEST_DEADLINE_MS}. */
   requestDeadlineMs?: number;
-  /** See {@link IDLE_TIMEOUT_MS}; AUTH_IDLE_TIMEOUT_MS by default. */
+  /** See IdleConnections; AUTH_IDLE_TIMEOUT_MS (config `idleTimeoutMs`) by default. */
   idleTimeoutMs?: number;
 }
 
