@@ -413,6 +413,36 @@ describe('the request deadline', () => {
   });
 });
 
+describe('the request deadline, for a request whose body stops halfway', () => {
+  it('answers 503 problem+json at the deadline and closes the connection', async () => {
+    // The idle timeout is far off: the connection must be closed because of the answer.
+    const app = await buildApp(s.core, {
+      requestDeadlineMs: 300,
+      idleTimeoutMs: 60_000,
+      rateLimitPrefix: `${s.prefix}:half`,
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as net.AddressInfo;
+    const { socket: client, received, closedWithin } = await rawConnection(port);
+    try {
+      const body = JSON.stringify({ token: 'not-a-token' });
+      client.write(
+        'POST /v1/tokens/verify HTTP/1.1\r\nhost: quint\r\ncontent-type: application/json\r\n' +
+          `content-length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+      );
+      expect(await closedWithin(3_000)).toBe(true);
+      const answer = received();
+      expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+      expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+      expect(answer).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+      expect(answer).toContain('"code":"dependency_unavailable"');
+    } finally {
+      client.destroy();
+      await app.close();
+    }
+  });
+});
+
 describe('idle connections', () => {
   /** The app on a free port, and each connection's socket on the server's side as it arrives. */
   async function listening(idleTimeoutMs: number) {

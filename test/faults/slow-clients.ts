@@ -13,9 +13,10 @@
  * a 503 problem if the worker was busy past the deadline with the pipelined verifies), the
  * workers' memory must stay bounded, and no worker may die. Silent connections must be closed by
  * the service once nothing has moved on them for the idle timeout (up to a quarter more); halfway
- * requests must be answered 503 at the deadline; non-reading connections must be closed in the
- * end (the service first works through the requests the kernel holds for it, so the client cannot
- * tell when their last byte moved).
+ * requests must be answered 503 at the deadline, and their connections closed with the answer
+ * (Connection: close); non-reading connections must be closed in the end (the service first works
+ * through the requests the kernel holds for it, so the client cannot tell when their last byte
+ * moved).
  */
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -151,8 +152,7 @@ export const slowClients: Scenario = {
       let slowest = 0;
       while (
         Date.now() - attackStart < GIVE_UP_MS &&
-        (held.some((h) => h.kind !== 'halfway' && h.closedAt === undefined) ||
-          Date.now() - attackStart < 2 * IDLE_MS)
+        (held.some((h) => h.closedAt === undefined) || Date.now() - attackStart < 2 * IDLE_MS)
       ) {
         peakRss = Math.max(peakRss, rssMb(other.workerPids()));
         const started = Date.now();
@@ -200,12 +200,13 @@ export const slowClients: Scenario = {
           `after connecting (${outside} outside ${IDLE_MS - 100}–${latest} ms)`,
       );
       // Halfway connections: a request whose body never completes is answered at the deadline
-      // (503 problem+json); the connection is then Node's to keep alive or not (keep-alive timeout).
+      // (503 problem+json, Connection: close), and the service closes the connection with it.
       const halfway = held.filter((h) => h.kind === 'halfway');
       const waits = halfway.flatMap((h) =>
         h.answeredAt !== undefined &&
         h.answer?.startsWith('HTTP/1.1 503') &&
-        h.answer.includes('application/problem+json')
+        h.answer.includes('application/problem+json') &&
+        /\r\nconnection: close\r\n/i.test(h.answer)
           ? [h.answeredAt - h.lastWrite]
           : [],
       );
@@ -217,6 +218,19 @@ export const slowClients: Scenario = {
         waits.length === halfway.length && offDeadline === 0,
         `${halfway.length} held: ${waits.length} answered 503 problem+json, ${Math.min(...waits)}–${Math.max(...waits)} ms ` +
           `after their last byte (${offDeadline} outside ${DEADLINE_MS - 100}–${DEADLINE_MS + 1500} ms)`,
+      );
+      const halfwayOpen = halfway.filter(
+        (h) => h.closedAt === undefined || h.answeredAt === undefined,
+      ).length;
+      const lingered = halfway.flatMap((h) =>
+        h.closedAt === undefined || h.answeredAt === undefined ? [] : [h.closedAt - h.answeredAt],
+      );
+      stats.check(
+        'halfway connections closed with their answer',
+        halfwayOpen === 0 && lingered.every((ms) => ms <= 1000 + slowest),
+        `${halfway.length} held: ${halfwayOpen} open or unanswered; closed ` +
+          `${Math.min(...lingered)}–${Math.max(...lingered)} ms after the answer began ` +
+          `(at most ${1000 + slowest})`,
       );
       // Non-readers: the service goes on reading what the kernel holds for it (megabytes of
       // requests) after the client's last write went out, so only "closed, in the end" is checked.

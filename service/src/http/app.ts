@@ -182,6 +182,10 @@ export async function buildApp(
   const deadlineMs = options.requestDeadlineMs ?? core.config.requestDeadlineMs;
   const deadlines = new RequestDeadlines(deadlineMs, (reply) => {
     reply.request.log.error({ deadlineMs }, 'request deadline exceeded; answering 503');
+    // A request whose body has not all arrived (the client stopped halfway) ends its connection
+    // with the answer: Node would otherwise wait on it for the rest of the body, then keep it
+    // for the next request, out of the idle sweep's reach until the keep-alive timeout.
+    if (!reply.request.raw.complete) reply.header('connection', 'close');
     sendProblem(
       reply,
       problemOf(
