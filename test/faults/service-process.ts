@@ -95,6 +95,14 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Log markers counted over everything an instance writes (the kept log is only its tail, which a
+ * flood of lines can push a marker out of): a worker's death, and a handler's late answer sent
+ * after the deadline's (Fastify's warning with a stack trace).
+ */
+export const LOG_MARKERS = ['worker exited', 'FST_ERR_REP_ALREADY_SENT'] as const;
+export type LogMarker = (typeof LOG_MARKERS)[number];
+
 export class ServiceProcess {
   readonly port: number;
   readonly env: Record<string, string>;
@@ -103,6 +111,9 @@ export class ServiceProcess {
   #log = '';
   /** Characters ever written to the log, of which `#log` holds the last 64,000. */
   #logWritten = 0;
+  /** The unfinished last line of the log, and how many lines so far hold each marker. */
+  #partialLine = '';
+  readonly #markers = new Map<LogMarker, number>(LOG_MARKERS.map((m) => [m, 0]));
   #exit: Promise<{ code: number | null; signal: string | null }> | undefined;
   /** Every pid this instance ever had (primary and workers), so `kill()` leaves nothing behind. */
   readonly #pids = new Set<number>();
@@ -124,6 +135,11 @@ export class ServiceProcess {
   /** The last lines the service wrote (pino JSON on stdout, anything else on stderr). */
   get log(): string {
     return this.#log;
+  }
+
+  /** How many lines the service has written so far that hold `marker` (all of its output). */
+  linesWith(marker: LogMarker): number {
+    return this.#markers.get(marker) ?? 0;
   }
 
   /** A mark for {@link logSince}: how much the service has written so far. */
@@ -155,6 +171,14 @@ export class ServiceProcess {
       const text = d.toString();
       this.#logWritten += text.length;
       this.#log = (this.#log + text).slice(-64_000);
+      const lines = (this.#partialLine + text).split('\n');
+      this.#partialLine = (lines.pop() as string).slice(-64_000);
+      for (const line of lines) {
+        for (const marker of LOG_MARKERS) {
+          if (line.includes(marker))
+            this.#markers.set(marker, (this.#markers.get(marker) ?? 0) + 1);
+        }
+      }
     };
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);

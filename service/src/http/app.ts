@@ -149,6 +149,11 @@ class RequestLifecycleController extends LogController {
  * share a prefix. Cheaper than a random UUID per request (bench/README.md); the counter tells a
  * client no more than how many requests its worker has served.
  */
+/** `send` of a reply already answered at its deadline: takes nothing more. */
+function answeredAlready(this: FastifyReply): FastifyReply {
+  return this;
+}
+
 function requestIds(): () => string {
   const prefix = randomBytes(8).toString('hex');
   let served = 0;
@@ -194,6 +199,11 @@ export async function buildApp(
         reply.request.id,
       ),
     );
+    // The request's handling may still go on: a handler finishing once its store answers, or the
+    // body's reader failing when a connection closed above ends. Whatever it sends is dropped;
+    // Fastify would try to send it and log FST_ERR_REP_ALREADY_SENT with a stack trace, once
+    // per late request (hundreds under a flood).
+    Object.defineProperty(reply, 'send', { value: answeredAlready });
   });
   const securityHeaders = {
     ...SECURITY_HEADERS,

@@ -15,6 +15,13 @@
  */
 import type { FastifyReply } from 'fastify';
 
+/**
+ * The log line of a token made by a request that had been answered 503 at its deadline in the
+ * meantime: it exists (and is in the audit log), but the caller never received it.
+ */
+export const NOT_DELIVERED =
+  'token made after its request was answered 503 at the deadline; not delivered';
+
 /** How often requests in flight are checked against their deadline. */
 export const DEADLINE_SWEEP_MS = 100;
 

@@ -6,8 +6,10 @@
  * problem+json when a backing store does not answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REQUEST_DEADLINE_MS } from '../../../service/src/http/app.js';
+import { buildApp, REQUEST_DEADLINE_MS } from '../../../service/src/http/app.js';
+import { NOT_DELIVERED } from '../../../service/src/http/deadlines.js';
 import { startPostgres, type ManagedServer } from '../../../scripts/support/servers.js';
+import { eventually } from '../../support/eventually.js';
 import { createMigratedDatabase, createTestStack, type TestStack } from '../../support/fixtures.js';
 import { destroyPostgres, postmasterPid } from '../postgres-control.js';
 import { descendantPids } from '../service-process.js';
@@ -66,5 +68,68 @@ describe('a frozen Postgres', () => {
     // and once Postgres answers again, so does the service
     await new Promise((r) => setTimeout(r, 500));
     expect((await s.mint(app, { kind: 'session' })).token).toBeTruthy();
+  }, 40_000);
+
+  it('drops a mint and a verify that finish after their 503, and logs the token not delivered', async () => {
+    const lines: string[] = [];
+    const logged = await buildApp(s.core, {
+      requestDeadlineMs: 1000,
+      rateLimitPrefix: `${s.prefix}:late`,
+      logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } },
+    });
+    try {
+      const { token: app } = await s.appToken();
+      // Never verified, so its public key is not loaded yet: verifying it reads Postgres.
+      const { token } = await s.mint(app, { kind: 'session' });
+      await new Promise((r) => setTimeout(r, 5500)); // the signing key cache (5 s) has lapsed
+      const pid = postmasterPid(pg);
+      frozen = pid === undefined ? [] : descendantPids(pid);
+      signal(frozen, 'SIGSTOP');
+      const [mint, verify] = await Promise.all([
+        logged.inject({
+          method: 'POST',
+          url: '/v1/tokens',
+          headers: { authorization: `Bearer ${app}` },
+          payload: { kind: 'session' },
+        }),
+        logged.inject({ method: 'POST', url: '/v1/tokens/verify', payload: { token } }),
+      ]);
+      expect([mint.statusCode, verify.statusCode]).toEqual([503, 503]);
+      signal(frozen, 'SIGCONT');
+      frozen = [];
+      // Both finish once Postgres answers; neither is sent, and only the mint is worth a line.
+      const entries = () => lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+      await eventually(
+        () => entries().some((e) => e.msg === NOT_DELIVERED),
+        10_000,
+        'the late mint logged as not delivered',
+      );
+      // The late verify has run on once the key it waited for is loaded.
+      const kid = (
+        JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString()) as {
+          kid: string;
+        }
+      ).kid;
+      await eventually(
+        () => {
+          const key = s.core.keys.publicKey(kid);
+          return key !== undefined && !(key instanceof Promise);
+        },
+        10_000,
+        'the late verify loading its key',
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      expect(
+        entries()
+          .filter((e) => e.level >= 40)
+          .map((e) => e.msg),
+      ).toEqual([
+        'request deadline exceeded; answering 503',
+        'request deadline exceeded; answering 503',
+        NOT_DELIVERED,
+      ]);
+    } finally {
+      await logged.close();
+    }
   }, 40_000);
 });

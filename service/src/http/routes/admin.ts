@@ -3,6 +3,7 @@ import type { AuthCore } from '../../auth-core.js';
 import { listAudit } from '../../audit/audit-log.js';
 import { AuthError, ErrorCodes } from '../../errors.js';
 import type { Authenticator } from '../authenticate.js';
+import { NOT_DELIVERED } from '../deadlines.js';
 import {
   AppTokenBody,
   AppTokenResponse,
@@ -66,6 +67,10 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
         },
         'admin',
       );
+      if (reply.sent) {
+        request.log.warn({ jti: created.id }, NOT_DELIVERED);
+        return reply;
+      }
       return reply.code(201).send({
         token: created.token,
         id: created.id,

@@ -3,6 +3,7 @@ import type { AuthCore } from '../../auth-core.js';
 import { AuthError, ErrorCodes } from '../../errors.js';
 import type { Principal } from '../../tokens/principal.js';
 import type { Authenticator } from '../authenticate.js';
+import { NOT_DELIVERED } from '../deadlines.js';
 import type { RateLimiter } from '../rate-limiter.js';
 import {
   MintBody,
@@ -83,6 +84,11 @@ export const tokenRoutes: FastifyPluginAsync<TokenRoutesOptions> = async (
         ttlSeconds: body.ttl_seconds,
         subject: body.subject,
       });
+      if (reply.sent) {
+        // Answered 503 at the request deadline while the token was made: the caller never gets it.
+        request.log.warn({ jti: minted.jti }, NOT_DELIVERED);
+        return reply;
+      }
       return reply.code(201).send({
         token: minted.token,
         kind: minted.kind,
