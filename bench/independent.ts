@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { type ManagedServer } from '../scripts/support/servers.js';
 import { startBaselineServer, type Baseline } from './lib/baseline.js';
 import { build } from './lib/build.js';
-import { killAllNow, start, stopAll } from './lib/children.js';
+import { runBenchScript, stopAll, stopEverythingOnExit } from './lib/children.js';
 import { parseAb, parseOpensslSpeed, type AbResult, type OpensslEcdsa } from './lib/independent.js';
 import { measureLoad, type Watched } from './lib/measure.js';
 import { machine } from './lib/procfs.js';
@@ -51,13 +51,7 @@ async function cleanup(): Promise<void> {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-process.on('exit', killAllNow);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    progress(`${signal}: stopping everything this run started`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+stopEverythingOnExit(progress, cleanup);
 
 /** Runs a tool to its end; its stdout, or an error naming it (and how to get it, if missing). */
 function run(command: string, args: string[], missing: string): Promise<string> {
@@ -75,17 +69,6 @@ function run(command: string, args: string[], missing: string): Promise<string> 
       else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${err.trim()}`));
     });
   });
-}
-
-async function runNode(out: string, script: string, args: string[]): Promise<string> {
-  const child = start(process.execPath, [join(out, 'bench', script), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let text = '';
-  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-  await new Promise((r) => child.once('exit', r));
-  if (child.exitCode !== 0) throw new Error(`${script} exited with ${child.exitCode}`);
-  return text;
 }
 
 const AB_MISSING = 'install ApacheBench (Debian: apt-get install -y apache2-utils)';
@@ -158,7 +141,7 @@ async function main(): Promise<void> {
 
   progress('crypto: node:crypto (the bench crypto ceiling), then openssl speed ecdsap256');
   const node = JSON.parse(
-    await runNode(out, 'crypto-ceiling.js', ['3', token.slice(0, token.lastIndexOf('.'))]),
+    await runBenchScript(out, 'crypto-ceiling.js', ['3', token.slice(0, token.lastIndexOf('.'))]),
   ) as CryptoCeiling;
   const openssl: OpensslEcdsa = parseOpensslSpeed(
     await run(

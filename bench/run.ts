@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { type ManagedServer } from '../scripts/support/servers.js';
 import { startBaselineServer, type Baseline } from './lib/baseline.js';
 import { build } from './lib/build.js';
-import { killAllNow, start, stop, stopAll } from './lib/children.js';
+import { runBenchScript, stop, stopAll, stopEverythingOnExit } from './lib/children.js';
 import { measureLoad, type Measured, type Watched } from './lib/measure.js';
 import { median } from './lib/stats.js';
 import { machine, peakRssBytes, pidsWithCmdline, treeOf } from './lib/procfs.js';
@@ -98,24 +98,7 @@ async function cleanup(): Promise<void> {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-process.on('exit', killAllNow);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    progress(`${signal}: stopping everything this run started`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-async function runNode(out: string, script: string, args: string[]): Promise<string> {
-  const child = start(process.execPath, [join(out, 'bench', script), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let text = '';
-  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-  await new Promise((r) => child.once('exit', r));
-  if (child.exitCode !== 0) throw new Error(`${script} exited with ${child.exitCode}`);
-  return text;
-}
+stopEverythingOnExit(progress, cleanup);
 
 /** Starts a bare baseline server (profiled like the service when asked) with the service's worker count. */
 function startBaseline(out: string, mode: 'floor' | 'verify', extra: string[]): Promise<Baseline> {
@@ -199,7 +182,10 @@ async function main(): Promise<void> {
 
     progress('crypto ceiling: raw node:crypto ES256 on one core');
     const crypto = JSON.parse(
-      await runNode(out, 'crypto-ceiling.js', ['3', sample.slice(0, sample.lastIndexOf('.'))]),
+      await runBenchScript(out, 'crypto-ceiling.js', [
+        '3',
+        sample.slice(0, sample.lastIndexOf('.')),
+      ]),
     ) as CryptoCeiling;
 
     const jwk = await factory.publicJwk();

@@ -3,6 +3,7 @@
  * cleanup can stop exactly those groups (by id) on success, on failure and on Ctrl-C.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const running = new Set<ChildProcess>();
@@ -70,4 +71,33 @@ export async function stopAll(): Promise<void> {
 /** Last resort on process exit: SIGKILL to every group we started. Synchronous. */
 export function killAllNow(): void {
   for (const child of running) signalGroup(child, 'SIGKILL');
+}
+
+/**
+ * Stops what was started however the run ends: SIGKILL to every group at exit (the last resort),
+ * and on SIGINT or SIGTERM `cleanup` first, then exit 130.
+ */
+export function stopEverythingOnExit(
+  progress: (message: string) => void,
+  cleanup: () => Promise<void>,
+): void {
+  process.on('exit', killAllNow);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      progress(`${signal}: stopping everything this run started`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+}
+
+/** Runs one of the compiled bench's scripts (`out`/bench/`script`) to its end; its stdout. */
+export async function runBenchScript(out: string, script: string, args: string[]): Promise<string> {
+  const child = start(process.execPath, [join(out, 'bench', script), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let text = '';
+  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+  await new Promise((r) => child.once('exit', r));
+  if (child.exitCode !== 0) throw new Error(`${script} exited with ${child.exitCode}`);
+  return text;
 }

@@ -1,0 +1,24 @@
+/**
+ * A logger for buildApp whose lines are kept, for tests that check what the service logged (and
+ * what it did not).
+ */
+export interface CapturedLog {
+  /** The `logger` option of buildApp: pino at `info`, writing here. */
+  logger: { level: string; stream: { write: (line: string) => void } };
+  /** The messages of the lines at warn or above, in order. */
+  warnings: () => string[];
+  /** Whether a line with this message was written. */
+  has: (msg: string) => boolean;
+}
+
+export function capturedLog(): CapturedLog {
+  const lines: { level: number; msg: string }[] = [];
+  return {
+    logger: {
+      level: 'info',
+      stream: { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[0]) },
+    },
+    warnings: () => lines.filter((l) => l.level >= 40).map((l) => l.msg),
+    has: (msg) => lines.some((l) => l.msg === msg),
+  };
+}
