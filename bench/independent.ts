@@ -16,7 +16,6 @@
  *
  * Options: BENCH_INDEPENDENT_SECONDS (8, per measured run), BENCH_CONNECTIONS (64).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -24,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { type ManagedServer } from '../scripts/support/servers.js';
 import { startBaselineServer, type Baseline } from './lib/baseline.js';
 import { build } from './lib/build.js';
-import { runBenchScript, stopAll, stopEverythingOnExit } from './lib/children.js';
+import { runBenchScript, runToEnd, stopAll, stopEverythingOnExit } from './lib/children.js';
 import { parseAb, parseOpensslSpeed, type AbResult, type OpensslEcdsa } from './lib/independent.js';
 import { measureLoad, type Watched } from './lib/measure.js';
 import { machine } from './lib/procfs.js';
@@ -53,24 +52,6 @@ async function cleanup(): Promise<void> {
 
 stopEverythingOnExit(progress, cleanup);
 
-/** Runs a tool to its end; its stdout, or an error naming it (and how to get it, if missing). */
-function run(command: string, args: string[], missing: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new Error(e.code === 'ENOENT' ? `${command} not found: ${missing}` : e.message)),
-    );
-    child.once('exit', (code) => {
-      if (code === 0) resolvePromise(out);
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${err.trim()}`));
-    });
-  });
-}
-
 const AB_MISSING = 'install ApacheBench (Debian: apt-get install -y apache2-utils)';
 
 /** One ab run: a warm-up second first, then the measured run; non-2xx or failures are errors. */
@@ -91,8 +72,8 @@ async function ab(url: string, bodyFile: string): Promise<AbResult> {
     'application/json',
     url,
   ];
-  await run('ab', args(WARMUP_SECONDS), AB_MISSING);
-  const result = parseAb(await run('ab', args(seconds), AB_MISSING));
+  await runToEnd('ab', args(WARMUP_SECONDS), AB_MISSING);
+  const result = parseAb(await runToEnd('ab', args(seconds), AB_MISSING));
   if (result.failed > 0 || result.non2xx > 0) {
     throw new Error(
       `ab against ${url}: ${result.failed} failed, ${result.non2xx} not 2xx of ${result.complete}`,
@@ -105,7 +86,6 @@ interface Target {
   name: string;
   url: string;
   path: string;
-  body: string;
   watched: Watched;
 }
 
@@ -123,7 +103,7 @@ async function main(): Promise<void> {
   const host = machine();
   progress(`machine: ${host.cpuModel}, ${host.cores} logical cores`);
   // Fail early, before minutes of set-up, if ab is missing.
-  await run('ab', ['-V'], AB_MISSING);
+  await runToEnd('ab', ['-V'], AB_MISSING);
   progress('compiling the service and the benchmark (tsc)');
   const { out } = build(root);
   progress('starting Postgres, Redis and the service (AUTH_WORKERS=2)');
@@ -144,7 +124,7 @@ async function main(): Promise<void> {
     await runBenchScript(out, 'crypto-ceiling.js', ['3', token.slice(0, token.lastIndexOf('.'))]),
   ) as CryptoCeiling;
   const openssl: OpensslEcdsa = parseOpensslSpeed(
-    await run(
+    await runToEnd(
       'openssl',
       ['speed', '-seconds', '3', 'ecdsap256'],
       'install OpenSSL (Debian: apt-get install -y openssl)',
@@ -161,21 +141,18 @@ async function main(): Promise<void> {
       name: 'floor (bare Fastify, constant)',
       url: floor.url,
       path: '/floor',
-      body,
       watched: floor.watched,
     },
     {
       name: 'HTTP ceiling (bare Fastify + 1 verify)',
       url: ceiling.url,
       path: '/verify',
-      body,
       watched: ceiling.watched,
     },
     {
       name: 'service: verify, repeated (one token)',
       url: service.url,
       path: '/v1/tokens/verify',
-      body,
       watched: { workers: service.workerPids, others: {} },
     },
   ];
@@ -204,7 +181,7 @@ async function main(): Promise<void> {
           expectStatus: 200,
           expectActive: true,
         },
-        [t.body],
+        [body],
         t.watched,
       );
       if (m.errors.total > 0)

@@ -90,14 +90,29 @@ export function stopEverythingOnExit(
   }
 }
 
-/** Runs one of the compiled bench's scripts (`out`/bench/`script`) to its end; its stdout. */
-export async function runBenchScript(out: string, script: string, args: string[]): Promise<string> {
-  const child = start(process.execPath, [join(out, 'bench', script), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+/**
+ * Runs `command` to its end (tracked like every child, so Ctrl-C stops it too); its stdout. An
+ * exit code other than 0 is an error carrying its stderr; a command not installed is an error
+ * saying `missing` (how to get it).
+ */
+export function runToEnd(command: string, args: string[], missing = ''): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = start(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(e.code === 'ENOENT' ? `${command} not found: ${missing}` : e.message)),
+    );
+    child.once('exit', (code) => {
+      if (code === 0) resolvePromise(out);
+      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${err.trim()}`));
+    });
   });
-  let text = '';
-  child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-  await new Promise((r) => child.once('exit', r));
-  if (child.exitCode !== 0) throw new Error(`${script} exited with ${child.exitCode}`);
-  return text;
+}
+
+/** Runs one of the compiled bench's scripts (`out`/bench/`script`) to its end; its stdout. */
+export function runBenchScript(out: string, script: string, args: string[]): Promise<string> {
+  return runToEnd(process.execPath, [join(out, 'bench', script), ...args]);
 }

@@ -4,8 +4,9 @@
  */
 import http from 'node:http';
 import net from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/http/app.js';
+import { buildApp, type BuildAppOptions } from '../src/http/app.js';
 import { eventually } from '../../test/support/eventually.js';
 import { capturedLog } from '../../test/support/captured-log.js';
 import { rawConnection } from '../../test/support/raw-connection.js';
@@ -369,6 +370,20 @@ describe('rate limits', () => {
   });
 });
 
+/**
+ * An app on a free port (with the test routes `routes` adds before it listens), and each
+ * connection's socket on the server's side as it arrives.
+ */
+async function listening(options: BuildAppOptions, routes?: (app: FastifyInstance) => void) {
+  const app = await buildApp(s.core, options);
+  routes?.(app);
+  const accepted: net.Socket[] = [];
+  app.server.on('connection', (socket: net.Socket) => accepted.push(socket));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as net.AddressInfo;
+  return { app, accepted, port };
+}
+
 describe('the request deadline', () => {
   /** GET on a connection of its own (Connection: close), so that close need not wait for it. */
   const get = (url: string) =>
@@ -412,25 +427,20 @@ describe('the request deadline', () => {
       await app.close();
     }
   });
-});
 
-describe('a handler that finishes after its deadline answer', () => {
-  it('has its late result dropped without a warning or a second answer', async () => {
+  it('drops the late result of a handler that finishes after its answer, without a warning', async () => {
     const log = capturedLog();
-    const app = await buildApp(s.core, {
-      requestDeadlineMs: 200,
-      rateLimitPrefix: `${s.prefix}:late`,
-      logger: log.logger,
-    });
     let finished = false;
-    // Stands for a handler whose store answered after the deadline (a thawed Postgres).
-    app.get('/test/late', async () => {
-      await new Promise((r) => setTimeout(r, 500));
-      finished = true;
-      return { late: true };
-    });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as net.AddressInfo;
+    const { app, port } = await listening(
+      { requestDeadlineMs: 200, rateLimitPrefix: `${s.prefix}:late`, logger: log.logger },
+      // Stands for a handler whose store answered after the deadline (a thawed Postgres).
+      (late) =>
+        late.get('/test/late', async () => {
+          await new Promise((r) => setTimeout(r, 500));
+          finished = true;
+          return { late: true };
+        }),
+    );
     const { socket: client, received } = await rawConnection(port);
     try {
       client.write('GET /test/late HTTP/1.1\r\nhost: quint\r\n\r\n');
@@ -444,20 +454,16 @@ describe('a handler that finishes after its deadline answer', () => {
       await app.close();
     }
   });
-});
 
-describe('the request deadline, for a request whose body stops halfway', () => {
-  it('answers 503 problem+json at the deadline and closes the connection', async () => {
+  it('answers a request whose body stops halfway 503 problem+json, and closes the connection', async () => {
     const log = capturedLog();
     // The idle timeout is far off: the connection must be closed because of the answer.
-    const app = await buildApp(s.core, {
+    const { app, port } = await listening({
       requestDeadlineMs: 300,
       idleTimeoutMs: 60_000,
       rateLimitPrefix: `${s.prefix}:half`,
       logger: log.logger,
     });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as net.AddressInfo;
     const { socket: client, received, closedWithin } = await rawConnection(port);
     try {
       const body = JSON.stringify({ token: 'not-a-token' });
@@ -484,22 +490,24 @@ describe('the request deadline, for a request whose body stops halfway', () => {
 });
 
 describe('idle connections', () => {
-  /** The app on a free port, and each connection's socket on the server's side as it arrives. */
-  async function listening(idleTimeoutMs: number) {
-    const idle = await buildApp(s.core, { idleTimeoutMs, rateLimitPrefix: `${s.prefix}:idle` });
-    const accepted: net.Socket[] = [];
-    idle.server.on('connection', (socket: net.Socket) => accepted.push(socket));
-    await idle.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = idle.server.address() as net.AddressInfo;
+  const listeningIdle = async (idleTimeoutMs: number) => {
+    const {
+      app: idle,
+      accepted,
+      port,
+    } = await listening({
+      idleTimeoutMs,
+      rateLimitPrefix: `${s.prefix}:idle`,
+    });
     return { idle, accepted, port };
-  }
+  };
 
   /** Waits for the worker to close `socket` (well before the test's own timeout). */
   const closedByWorker = (socket: net.Socket) =>
     eventually(() => socket.destroyed, 3_000, 'the worker closing the idle connection');
 
   it('closes a connection that sends nothing', async () => {
-    const { idle, accepted, port } = await listening(200);
+    const { idle, accepted, port } = await listeningIdle(200);
     const client = net.connect(port, '127.0.0.1');
     client.on('error', () => {});
     try {
@@ -512,7 +520,7 @@ describe('idle connections', () => {
   });
 
   it('leaves a kept-alive connection between requests to the keep-alive timeout', async () => {
-    const { idle, accepted, port } = await listening(200);
+    const { idle, accepted, port } = await listeningIdle(200);
     const { socket: client, received } = await rawConnection(port);
     const answers = () => received().split('HTTP/1.1 404').length - 1;
     try {
@@ -531,7 +539,7 @@ describe('idle connections', () => {
   });
 
   it('does not close a connection whose bytes arrived while the worker was busy', async () => {
-    const { idle, accepted, port } = await listening(200);
+    const { idle, accepted, port } = await listeningIdle(200);
     const { socket: client, received } = await rawConnection(port);
     try {
       const body = JSON.stringify({ token: 'not-a-token' });
@@ -557,7 +565,7 @@ describe('idle connections', () => {
   });
 
   it('closes a connection whose client stops reading its answers, and the worker keeps serving', async () => {
-    const { idle, accepted, port } = await listening(300);
+    const { idle, accepted, port } = await listeningIdle(300);
     const client = net.connect(port, '127.0.0.1');
     client.on('error', () => {});
     try {

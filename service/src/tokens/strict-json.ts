@@ -38,8 +38,8 @@ export function parseStrictJsonObject(text: string): Record<string, unknown> {
  * Why that is safe: JSON.parse keeps one of duplicate names, so an object read from text with
  * duplicates has fewer members, all objects in it counted, than the text has member names. Every
  * member name is followed by the one colon that stands outside strings in valid JSON, so the
- * names are counted as those colons (`memberNamesOfJson`); equal counts mean no duplicates. The same
- * scan sends deep nesting (more than 16 containers open) and runs of more than 64 characters
+ * names are counted as those colons (`memberNamesOfJson`); equal counts mean no duplicates. The
+ * same scan sends deep nesting (more than 16 containers open) and runs of more than 64 characters
  * outside strings (the strict reader's limit on a number) to the strict reader. Nested objects
  * keep Object.prototype here and have none there; nothing reads claims through the prototype, and
  * `__proto__` is an own member either way.
