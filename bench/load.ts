@@ -26,6 +26,17 @@ export interface LoadSpec {
   /** For verify: whether the answer must be `active: true` (or false for every `inactiveEvery`-th body). */
   expectActive?: boolean;
   inactiveEvery?: number;
+  /**
+   * Paced runs only: where to write each measured request's due time and latency (a
+   * {@link PacedTrace} as JSON), to tell a machine's stalls from steady queueing.
+   */
+  traceFile?: string;
+}
+
+/** What a paced run writes to `traceFile`: ms from the start of measuring, and ms of latency. */
+export interface PacedTrace {
+  dueMs: number[];
+  latencyMs: number[];
 }
 
 export interface LoadResult {

@@ -10,8 +10,8 @@
  * Usage: node paced.js <spec.json> (the LoadSpec of load.ts, with overallRate). Same output.
  */
 import { connect, type Socket } from 'node:net';
-import { readFileSync } from 'node:fs';
-import type { LoadResult, LoadSpec } from './load.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { LoadResult, LoadSpec, PacedTrace } from './load.js';
 import { judgeAnswer } from './lib/answer.js';
 import { Samples } from './lib/stats.js';
 
@@ -136,8 +136,11 @@ function send(i: number, due: number, done: (ms: number) => void): void {
   else waiting.push({ i, due, done });
 }
 
-/** Sends at `rate` for `seconds`; resolves once every answer is in. */
-function run(seconds: number, latencies?: Samples): Promise<number> {
+/**
+ * Sends at `rate` for `seconds`; resolves once every answer is in. With `latencies`, records
+ * each answer's latency there, and into `trace` as well if given.
+ */
+function run(seconds: number, latencies?: Samples, trace?: PacedTrace): Promise<number> {
   return new Promise((resolve) => {
     const start = performance.now();
     const gap = 1000 / rate;
@@ -156,6 +159,8 @@ function run(seconds: number, latencies?: Samples): Promise<number> {
         send(next++, due, (ms) => {
           outstanding--;
           latencies?.push(ms);
+          trace?.dueMs.push(Math.round((due - start) * 100) / 100);
+          trace?.latencyMs.push(Math.round(ms * 1000) / 1000);
           finish();
         });
       }
@@ -175,7 +180,8 @@ const latencies = new Samples();
 process.stdout.write(JSON.stringify({ event: 'measure-start' }) + '\n');
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-const sent = await run(spec.durationSeconds, latencies);
+const trace: PacedTrace | undefined = spec.traceFile ? { dueMs: [], latencyMs: [] } : undefined;
+const sent = await run(spec.durationSeconds, latencies, trace);
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const out: LoadResult = {
@@ -193,6 +199,7 @@ const out: LoadResult = {
   distinctBodies: bodies.length,
   generatorCpuSeconds: (cpu.user + cpu.system) / 1e6,
 };
+if (spec.traceFile && trace) writeFileSync(spec.traceFile, JSON.stringify(trace));
 process.stdout.write(JSON.stringify(out) + '\n');
 closing = true;
 for (const c of connections) c.close();

@@ -15,7 +15,9 @@
  *   npx tsx bench/paired.ts                  the working tree against itself (A/A: the noise)
  *
  * Options (environment): BENCH_PAIRED_ENV_A, BENCH_PAIRED_ENV_B (JSON objects of extra service
- * variables for each side, e.g. '{"AUTH_LOG_LEVEL":"warn"}'), BENCH_PAIRED_ROUNDS (10),
+ * variables for each side, e.g. '{"AUTH_LOG_LEVEL":"warn"}'), BENCH_PAIRED_NODE_FLAGS_A,
+ * BENCH_PAIRED_NODE_FLAGS_B (extra node flags for each side's service, space-separated, e.g.
+ * '--min-semi-space-size=8'; its worker gets them too), BENCH_PAIRED_ROUNDS (10),
  * BENCH_PAIRED_RATE (2000 verifies a second per side), BENCH_PAIRED_SECONDS (8 measured, after
  * 1 of warm-up), BENCH_PAIRED_CEILING=1 (the HTTP ceiling of bench/README.md as a third party, one
  * worker, same rate and tokens). The first round includes each side's JIT warm-up: read the
@@ -43,6 +45,7 @@ const seconds = Number(process.env.BENCH_PAIRED_SECONDS ?? 8);
 const withCeiling = process.env.BENCH_PAIRED_CEILING === '1';
 const envOf = (name: string): Record<string, string> =>
   JSON.parse(process.env[name] ?? '{}') as Record<string, string>;
+const flagsOf = (name: string): string[] => (process.env[name] ?? '').split(' ').filter(Boolean);
 
 /** The service of `rev` compiled: its files extracted inside node_modules (see build). */
 function buildRevision(rev: string): string {
@@ -87,8 +90,14 @@ try {
       name: revision === undefined ? 'A (working tree)' : `A (${revision})`,
       out: base,
       env: envOf('BENCH_PAIRED_ENV_A'),
+      nodeFlags: flagsOf('BENCH_PAIRED_NODE_FLAGS_A'),
     },
-    { name: 'B (working tree)', out: head, env: envOf('BENCH_PAIRED_ENV_B') },
+    {
+      name: 'B (working tree)',
+      out: head,
+      env: envOf('BENCH_PAIRED_ENV_B'),
+      nodeFlags: flagsOf('BENCH_PAIRED_NODE_FLAGS_B'),
+    },
   ];
   const parties: Party[] = [];
   for (const [i, side] of sides.entries()) {
@@ -98,6 +107,7 @@ try {
       out: side.out,
       workers: 1,
       logDir,
+      nodeFlags: side.nodeFlags,
       env: { AUTH_MASTER_KEY: masterKey, ...side.env },
     });
     parties.push({

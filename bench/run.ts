@@ -10,7 +10,8 @@
  * baseline-<mode>/ in it), BENCH_SERVICE_LOG_LEVEL (diagnostic: the service's AUTH_LOG_LEVEL, to
  * measure what request logging costs), BENCH_NODE_FLAGS (diagnostic: extra node flags for the
  * service's processes, space-separated, e.g. `--trace-gc`), BENCH_SERVICE_LOG (a file: keep a copy
- * of the service's output there).
+ * of the service's output there), BENCH_PACED_TRACE (a folder: each paced row leaves every
+ * answer's due time and latency there, `<row>.json`; summarise with `bench/paced-trace.ts`).
  */
 import {
   copyFileSync,

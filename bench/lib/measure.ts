@@ -4,8 +4,8 @@
  * measured run (server workers, generator, Postgres, Redis, the whole machine).
  */
 import { createInterface } from 'node:readline';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { LoadResult, LoadSpec } from '../load.js';
 import { start, stop } from './children.js';
 import { cpuSeconds, machineCpu, rssBytes, treeOf } from './procfs.js';
@@ -109,7 +109,12 @@ export async function measureLoad(
   const bodiesFile = join(tmp, `${name}.bodies.json`);
   const specFile = join(tmp, `${name}.spec.json`);
   writeFileSync(bodiesFile, JSON.stringify(bodies));
-  writeFileSync(specFile, JSON.stringify({ ...spec, bodiesFile }));
+  // BENCH_PACED_TRACE=<dir>: every paced run leaves its trace there as <name>.json (paced.ts).
+  const traceDir = process.env.BENCH_PACED_TRACE;
+  const traceFile =
+    spec.overallRate && traceDir ? join(resolve(traceDir), `${name}.json`) : undefined;
+  if (traceFile && traceDir) mkdirSync(resolve(traceDir), { recursive: true });
+  writeFileSync(specFile, JSON.stringify({ ...spec, bodiesFile, traceFile }));
   // Paced (open-loop) runs have a generator of their own: see paced.ts.
   const script = spec.overallRate ? 'paced.js' : 'load.js';
   const generator = start(process.execPath, [join(out, 'bench', script), specFile], {
