@@ -110,10 +110,9 @@ export async function measureLoad(
   const specFile = join(tmp, `${name}.spec.json`);
   writeFileSync(bodiesFile, JSON.stringify(bodies));
   // BENCH_PACED_TRACE=<dir>: every paced run leaves its trace there as <name>.json (paced.ts).
-  const traceDir = process.env.BENCH_PACED_TRACE;
-  const traceFile =
-    spec.overallRate && traceDir ? join(resolve(traceDir), `${name}.json`) : undefined;
-  if (traceFile && traceDir) mkdirSync(resolve(traceDir), { recursive: true });
+  const traceDir = spec.overallRate ? process.env.BENCH_PACED_TRACE : undefined;
+  const traceFile = traceDir ? join(resolve(traceDir), `${name}.json`) : undefined;
+  if (traceDir) mkdirSync(resolve(traceDir), { recursive: true });
   writeFileSync(specFile, JSON.stringify({ ...spec, bodiesFile, traceFile }));
   // Paced (open-loop) runs have a generator of their own: see paced.ts.
   const script = spec.overallRate ? 'paced.js' : 'load.js';
