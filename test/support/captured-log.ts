@@ -9,10 +9,12 @@ export interface CapturedLog {
   warnings: () => string[];
   /** Whether a line with this message was written. */
   has: (msg: string) => boolean;
+  /** The first line with this message, all its fields, if one was written. */
+  line: (msg: string) => Record<string, unknown> | undefined;
 }
 
 export function capturedLog(): CapturedLog {
-  const lines: { level: number; msg: string }[] = [];
+  const lines: { level: number; msg: string; [field: string]: unknown }[] = [];
   return {
     logger: {
       level: 'info',
@@ -20,5 +22,6 @@ export function capturedLog(): CapturedLog {
     },
     warnings: () => lines.filter((l) => l.level >= 40).map((l) => l.msg),
     has: (msg) => lines.some((l) => l.msg === msg),
+    line: (msg) => lines.find((l) => l.msg === msg),
   };
 }

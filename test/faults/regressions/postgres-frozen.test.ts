@@ -11,7 +11,12 @@ import { NOT_DELIVERED } from '../../../service/src/http/deadlines.js';
 import { startPostgres, type ManagedServer } from '../../../scripts/support/servers.js';
 import { capturedLog } from '../../support/captured-log.js';
 import { eventually } from '../../support/eventually.js';
-import { createMigratedDatabase, createTestStack, type TestStack } from '../../support/fixtures.js';
+import {
+  createMigratedDatabase,
+  createTestStack,
+  TEST_ADMIN_TOKEN,
+  type TestStack,
+} from '../../support/fixtures.js';
 import { destroyPostgres, postmasterPid } from '../postgres-control.js';
 import { descendantPids } from '../service-process.js';
 
@@ -124,6 +129,45 @@ describe('a frozen Postgres', () => {
         'request deadline exceeded; answering 503',
         NOT_DELIVERED,
       ]);
+    } finally {
+      await logged.close();
+    }
+  }, 40_000);
+
+  it('logs an app token made after its 503 as not delivered, with the id it was stored under', async () => {
+    const log = capturedLog();
+    const logged = await buildApp(s.core, {
+      requestDeadlineMs: 1000,
+      rateLimitPrefix: `${s.prefix}:late-app`,
+      logger: log.logger,
+    });
+    try {
+      const customerId = await s.customer('Late Ltd');
+      const pid = postmasterPid(pg);
+      frozen = pid === undefined ? [] : descendantPids(pid);
+      signal(frozen, 'SIGSTOP');
+      const res = await logged.inject({
+        method: 'POST',
+        url: `/v1/customers/${customerId}/app-tokens`,
+        headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+        payload: {},
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ code: 'dependency_unavailable' });
+      signal(frozen, 'SIGCONT');
+      frozen = [];
+      await eventually(
+        () => log.has(NOT_DELIVERED),
+        10_000,
+        'the late app token logged as not delivered',
+      );
+      const jti = log.line(NOT_DELIVERED)?.jti;
+      expect(typeof jti).toBe('string');
+      // The token exists (its caller must revoke or ignore it and retry); the line names it.
+      const rows = await s.sql<{ customer_id: string }[]>`
+        SELECT customer_id::text FROM auth.app_tokens WHERE id = ${jti as string}`;
+      expect(rows.map((r) => r.customer_id)).toEqual([customerId]);
+      expect(log.warnings()).toEqual(['request deadline exceeded; answering 503', NOT_DELIVERED]);
     } finally {
       await logged.close();
     }
