@@ -553,21 +553,30 @@ describe("the worker's copy of the revoked ids", () => {
 
 describe('loading the copy', () => {
   const exp = () => Math.floor(Date.now() / 1000) + 3600;
+  // A stack of its own, opened after the tests above have stopped and restarted Postgres. On
+  // the pool that lived through those restarts, a query here once failed with a stop's
+  // "terminating connection due to administrator command" (57P01), long after the stop.
+  let fresh: Ctx;
+  beforeAll(async () => {
+    fresh = await stack();
+    await eventually(() => fresh.s.core.checker.copyTrusted, 5000, 'a trusted copy');
+  });
+  afterAll(() => fresh?.s.close());
 
   /** A checker on the stack's own filter and record, whose copy loads until `release` is called. */
   async function slowLoad(options: { recheckMs?: number } = {}) {
     const { RevocationChecker } = await import('../../src/revocation/revocation-checker.js');
     const events: { type: string; entries?: number }[] = [];
-    const checker = new RevocationChecker(withCopy.s.core.filter, withCopy.s.core.revocations, {
+    const checker = new RevocationChecker(fresh.s.core.filter, fresh.s.core.revocations, {
       recheckMs: options.recheckMs ?? 250,
       onEvent: (e) => events.push(e),
     });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const unexpired = withCopy.s.core.revocations.unexpired.bind(withCopy.s.core.revocations);
+    const unexpired = fresh.s.core.revocations.unexpired.bind(fresh.s.core.revocations);
     // A slow Postgres: the first batch of the load comes only once released.
     const spy = vi
-      .spyOn(withCopy.s.core.revocations, 'unexpired')
+      .spyOn(fresh.s.core.revocations, 'unexpired')
       .mockImplementation(async function* () {
         await gate;
         yield* unexpired();
@@ -576,9 +585,7 @@ describe('loading the copy', () => {
   }
 
   it('keeps the revocations heard while it loads', async () => {
-    const rows = Number(
-      (await withCopy.s.sql`SELECT count(*)::int AS n FROM auth.revocations`)[0]?.n,
-    );
+    const rows = Number((await fresh.s.sql`SELECT count(*)::int AS n FROM auth.revocations`)[0]?.n);
     const { checker, events, release, restore } = await slowLoad();
     try {
       checker.setListening(true);
@@ -614,8 +621,8 @@ describe('loading the copy', () => {
   it('is loaded afresh when its hour is up, without the ids of tokens long expired', async () => {
     const { RevocationChecker } = await import('../../src/revocation/revocation-checker.js');
     const { newTokenId } = await import('../../src/tokens/ids.js');
-    const { sql, core } = withCopy.s;
-    const cid = (await core.verifier.authenticate(withCopy.app)).cid;
+    const { sql, core } = fresh.s;
+    const cid = (await core.verifier.authenticate(fresh.app)).cid;
     const now = Math.floor(Date.now() / 1000);
     const [old, live] = [newTokenId(now - 7200), newTokenId(now + 3600)];
     // Recorded a while ago (outside a resync's window) and never announced: of this worker's
@@ -672,15 +679,15 @@ describe('loading the copy', () => {
   it('answers through Redis and Postgres when its bits say "maybe" for everything', async () => {
     const tiny = await createTestStack({
       redisUrl: redis.url,
-      databaseUrl: withCopy.s.config.databaseUrl,
+      databaseUrl: fresh.s.config.databaseUrl,
       // Eight hashes over eight bits: one id sets them all, and then every id is "maybe".
       revocationCopy: { bloom: { bits: 8, hashes: 8 } },
     });
     try {
       await eventually(() => tiny.core.checker.copyTrusted, 5000, 'a trusted copy');
-      const live = await tiny.mint(withCopy.app, { kind: 'agent', subject: 'live' });
-      const gone = await tiny.mint(withCopy.app, { kind: 'agent', subject: 'gone' });
-      await tiny.revoke(withCopy.app, gone.token);
+      const live = await tiny.mint(fresh.app, { kind: 'agent', subject: 'live' });
+      const gone = await tiny.mint(fresh.app, { kind: 'agent', subject: 'gone' });
+      await tiny.revoke(fresh.app, gone.token);
       const check = vi.spyOn(tiny.core.filter, 'check');
       expect((await tiny.verify(live.token)).active).toBe(true);
       expect(check.mock.calls.flat(2)).toContain(live.jti);
