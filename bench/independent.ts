@@ -12,7 +12,7 @@
  *   request) cannot be driven by it; the HTTP ceiling verifies the signature every time anyway.
  *
  * It prints a table and writes the same as JSON to bench/results/independent-<time>.json. About
- * 3 minutes; everything it starts is stopped at the end (or on Ctrl-C).
+ * 2½ minutes; everything it starts is stopped at the end (or on Ctrl-C).
  *
  * Options: BENCH_INDEPENDENT_SECONDS (8, per measured run), BENCH_CONNECTIONS (64).
  */

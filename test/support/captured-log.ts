@@ -15,13 +15,14 @@ export interface CapturedLog {
 
 export function capturedLog(): CapturedLog {
   const lines: { level: number; msg: string; [field: string]: unknown }[] = [];
+  const line = (msg: string) => lines.find((l) => l.msg === msg);
   return {
     logger: {
       level: 'info',
-      stream: { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[0]) },
+      stream: { write: (text: string) => void lines.push(JSON.parse(text) as (typeof lines)[0]) },
     },
     warnings: () => lines.filter((l) => l.level >= 40).map((l) => l.msg),
-    has: (msg) => lines.some((l) => l.msg === msg),
-    line: (msg) => lines.find((l) => l.msg === msg),
+    has: (msg) => line(msg) !== undefined,
+    line,
   };
 }
